@@ -1,0 +1,64 @@
+"""Problems as values: one finding with its source location, like yamllint's LintProblem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterable
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source file; line and column are 1-based (0 means unknown)."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about the input, printed as ``path:line:col: message``."""
+
+    location: Location
+    message: str
+    severity: Severity = field(default=Severity.ERROR, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.location}: {prefix}{self.message}"
+
+
+def error(path: str, line: int, col: int, message: str) -> Problem:
+    return Problem(Location(path, line, col), message)
+
+
+def warning(path: str, line: int, col: int, message: str) -> Problem:
+    return Problem(Location(path, line, col), message, Severity.WARNING)
+
+
+class InputError(Exception):
+    """Raised at a stage boundary when the input has errors; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def raise_if_errors(problems: Iterable[Problem]) -> None:
+    """Raise InputError when any of the problems is an error."""
+    found = list(problems)
+    if any(p.is_error for p in found):
+        raise InputError(found)
