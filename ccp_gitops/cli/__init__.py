@@ -1,0 +1,1 @@
+"""Command-line interface: one module per verb; only this package prints and picks exit codes."""

@@ -1,0 +1,66 @@
+"""Options and error reporting shared by every verb (--source, --repo, exit codes)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn, TypeVar
+
+import typer
+
+from ..problems import InputError
+
+EXIT_INPUT = 2
+EXIT_FAILURE = 1
+
+T = TypeVar("T")
+
+SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
+REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
+
+
+def source_dir(option: Path | None) -> Path:
+    from ..source import default_source
+
+    return option if option is not None else default_source(Path.cwd())
+
+
+def repo_dir(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    return Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    typer.echo(f"ccp-gitops: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def report_input_errors(exc: InputError) -> NoReturn:
+    errors = [p for p in exc.problems if p.is_error]
+    for problem in exc.problems:
+        typer.echo(str(problem), err=True)
+    typer.echo(f"ccp-gitops: {len(errors)} error(s); nothing was written", err=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action``: input problems exit 2, environment failures exit 1, never a traceback."""
+    from ..commit import RepoError
+    from ..kustomize import KustomizeError
+
+    try:
+        return action()
+    except InputError as exc:
+        report_input_errors(exc)
+    except (RepoError, KustomizeError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}" if exc.filename else str(exc))
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")

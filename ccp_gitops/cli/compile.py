@@ -1,0 +1,41 @@
+"""``ccp-gitops compile``: render environments and commit them to the env repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import REPO_HELP, SOURCE_HELP, fail, guarded, repo_dir, source_dir
+
+HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
+
+ENV is env/prod, overlays/prod or prod.
+
+Example: ccp-gitops compile env/prod --repo ../openstack-env
+
+Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
+"""
+
+
+def compile_command(
+    envs: Optional[list[str]] = typer.Argument(None, metavar="ENV...", help="Environments to compile."),
+    all_envs: bool = typer.Option(False, "--all", help="Compile every overlay of the source."),
+    source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
+    repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP),
+    branch: Optional[str] = typer.Option(None, "--branch", help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
+    message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+) -> None:
+    from ..write import run_compile
+
+    names = list(envs or [])
+    src = source_dir(source)
+    if all_envs:
+        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+    if not names:
+        fail("name at least one environment (e.g. env/prod), or --all", 2)
+    report = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run))
+    for line in report:
+        typer.echo(line)

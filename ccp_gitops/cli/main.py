@@ -1,0 +1,40 @@
+"""The ``ccp-gitops`` entry point: global options and verb registration (verbs import lazily)."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import compile as compile_verb
+
+app = typer.Typer(
+    name="ccp-gitops",
+    help="Compile OpenStack control-plane components and environment overlays into a GitOps env repo.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ccp-gitops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Compile OpenStack control-plane components and environment overlays into a GitOps env repo.
+
+    Example: ccp-gitops compile env/prod
+    """
+
+
+app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_verb.compile_command)
+
+
+def run() -> None:
+    app()

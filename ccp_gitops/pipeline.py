@@ -1,0 +1,91 @@
+"""Pipeline: load -> validate -> resolve -> render -> assemble -> check -> layout, for one or more environments."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assemble import Obj, assemble
+from .layout import EnvTree, build_tree
+from .problems import InputError, error
+from .render import Renderer
+from .resolve import Environment, resolve
+from .source import Source, load_source
+
+
+@dataclass
+class Compiled:
+    """One environment through the pipeline: its resolved values, objects and tree."""
+
+    env: Environment
+    objects: list[Obj]
+    tree: EnvTree
+
+
+def env_name(arg: str) -> str:
+    """``env/prod``, ``prod`` and ``overlays/prod`` all name the environment ``prod``."""
+    name = arg.strip().rstrip("/")
+    for prefix in ("env/", "overlays/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    return name
+
+
+def source_commit(root: Path) -> str:
+    """The source repo's HEAD, with ``-dirty`` when its tree has changes; ``none`` outside git."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    head = git("rev-parse", "--verify", "--quiet", "HEAD")
+    if head.returncode != 0:
+        return "none"
+    dirty = git("status", "--porcelain", "--untracked-files=normal", "--", ".").stdout.strip()
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def input_digest(source: Source, env: Environment) -> str:
+    """sha256 over the source files this environment reads."""
+    h = hashlib.sha256()
+    docs = [source.defaults] + [source.overlays[name] for name in env.chain]
+    texts = list(source.macros)
+    for name in env.components:
+        comp = source.components[name]
+        docs.append(comp.doc)
+        texts.extend(comp.templates + comp.files)
+    for doc in docs:
+        h.update(doc.path.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+    for text in texts:
+        h.update(text.name.encode() + b"\0" + text.text.encode() + b"\0")
+    return h.hexdigest()
+
+
+def compile_env(source: Source, renderer: Renderer, name: str, commit: str) -> Compiled:
+    """Run one environment through every stage up to its file tree."""
+    env = resolve(source, name)
+    rendered = [renderer.render(env, comp) for comp in env.components.values()]
+    objects = assemble(env, rendered)
+    tree = build_tree(env, objects, input_digest(source, env), commit)
+    return Compiled(env, objects, tree)
+
+
+def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
+    """Compile the named environments; every problem of every environment is raised together."""
+    source = load_source(source_dir)
+    renderer = Renderer(source)
+    commit = source_commit(source.root)
+    results: list[Compiled] = []
+    problems = []
+    for name in dict.fromkeys(env_name(n) for n in names):
+        if name not in source.overlays:
+            known = ", ".join(sorted(source.overlays))
+            problems.append(error(f"overlays/{name}", 0, 0, f"unknown environment {name!r} (known: {known})"))
+            continue
+        try:
+            results.append(compile_env(source, renderer, name, commit))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return results

@@ -1,0 +1,214 @@
+"""Render stage: sandboxed Jinja2 renders config files and manifests; values never become YAML structure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from jinja2 import FunctionLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .problems import InputError, Location, Problem
+from .resolve import ComponentValues, Environment
+from .source import Component, Source
+
+# A string matching this is inserted into a manifest as it is; anything else is JSON-quoted,
+# so no value can add a line, a comment, a flow collection, an anchor or a tag to the YAML.
+_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
+
+
+class YamlText(str):
+    """Text already encoded for YAML (the output of ``quote``/``tojson``); inserted verbatim."""
+
+
+def yaml_value(value: Any) -> str:
+    """Encode a template expression's value for a YAML manifest (the environment's finalize)."""
+    if isinstance(value, YamlText):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        if _PLAIN.match(value) and not value.endswith(":"):
+            return value
+        return json.dumps(value)
+    return json.dumps(_plain(value), sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def quote(value: Any) -> YamlText:
+    """Filter: always emit ``value`` as a quoted YAML/JSON scalar (e.g. numbers kept as strings)."""
+    return YamlText(json.dumps(value if not isinstance(value, (int, float, bool)) or value is None else str(value)))
+
+
+def to_json(value: Any) -> YamlText:
+    return YamlText(json.dumps(_plain(value), sort_keys=True))
+
+
+def ini_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(ini_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}:{ini_value(v)}" for k, v in value.items())
+    text = str(value)
+    return text.replace("\n", "\n  ")  # continuation lines, never a new option
+
+
+def oslo_ini(sections: Mapping[str, Any] | None) -> str:
+    """Filter: render ``section -> option -> value`` as an oslo.config INI file (DEFAULT first, sorted)."""
+    out: list[str] = []
+    if not sections:
+        return ""
+    names = sorted(sections, key=lambda s: (s != "DEFAULT", s))
+    for section in names:
+        options = sections[section] or {}
+        lines = []
+        for option in sorted(options):
+            value = options[option]
+            if value is None:
+                continue
+            if isinstance(value, Mapping) and value.get("type") == "multistring":
+                lines.extend(f"{option} = {ini_value(v)}" for v in value.get("values", []))
+            else:
+                lines.append(f"{option} = {ini_value(value)}")
+        if lines:
+            out.append(f"[{section}]\n" + "\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
+def digest(value: Any, length: int = 16) -> str:
+    """Function: short sha256 of text, or of JSON for anything else."""
+    text = value if isinstance(value, str) else json.dumps(_plain(value), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class RenderedManifest:
+    """The YAML text one manifest template produced."""
+
+    template: str
+    text: str
+
+
+@dataclass
+class Rendered:
+    """Everything one component rendered: config files and manifest texts."""
+
+    component: str
+    files: dict[str, str]
+    manifests: list[RenderedManifest]
+
+
+def _environment(source: Source, finalize: Callable[[Any], Any]) -> SandboxedEnvironment:
+    templates = {t.name: t.text for t in source.macros}
+    for comp in source.components.values():
+        templates.update({t.name: t.text for t in comp.templates})
+        templates.update({t.name: t.text for t in comp.files})
+    env = SandboxedEnvironment(
+        loader=FunctionLoader(lambda name: (templates[name], name, lambda: True) if name in templates else None),
+        undefined=StrictUndefined,
+        finalize=finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value)
+    env.globals.update(digest=digest)
+    return env
+
+
+class Renderer:
+    """Holds the two sandboxed environments of one source; renders components."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.manifest_env = _environment(source, yaml_value)
+        self.file_env = _environment(source, lambda v: "" if v is None else v)
+
+    def context(self, env: Environment, comp: ComponentValues) -> dict[str, Any]:
+        features = list(env.settings.get("features", []))
+        enabled = list(env.components)
+        return {
+            "env": {
+                "name": env.name,
+                "namespace": env.namespace,
+                "release": env.release,
+                "region": env.settings.get("region", "RegionOne"),
+                "kubernetes_version": env.settings.get("kubernetes_version"),
+                "features": features,
+                "labels": dict(env.settings.get("labels", {})),
+                "values": env.settings.get("values", {}),
+                "components": enabled,
+            },
+            "component": {"name": comp.name, "version": comp.version, "wave": comp.wave, "depends_on": comp.depends_on},
+            "replicas": comp.values["replicas"],
+            "images": comp.values["images"],
+            "conf": comp.values["conf"],
+            "values": comp.values["values"],
+            "feature": lambda name: name in features,
+            "enabled": lambda name: name in enabled,
+        }
+
+    def render(self, env: Environment, comp: ComponentValues) -> Rendered:
+        component: Component = self.source.components[comp.name]
+        context = self.context(env, comp)
+        problems: list[Problem] = []
+        files: dict[str, str] = {}
+        for tmpl in component.files:
+            name = tmpl.name.rsplit("/", 1)[-1][: -len(".j2")]
+            text = _render(self.file_env, tmpl.name, context, problems)
+            if text is not None:
+                files[name] = text
+        for name, sections in comp.values["conf"].items():
+            if name not in files:
+                files[name] = oslo_ini(sections)
+        files = dict(sorted(files.items()))
+        context["files"] = files
+        context["configmap_data"] = lambda names: {n: files[n] for n in names}
+        manifests = []
+        for tmpl in component.templates:
+            text = _render(self.manifest_env, tmpl.name, context, problems)
+            if text is not None:
+                manifests.append(RenderedManifest(tmpl.name, text))
+        if problems:
+            raise InputError(problems)
+        return Rendered(comp.name, files, manifests)
+
+
+def _template_line(exc: BaseException, name: str) -> int:
+    line = 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == name or frame.filename.endswith("/" + name):
+            line = frame.lineno or line
+    return line
+
+
+def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any], problems: list[Problem]) -> str | None:
+    try:
+        return env.get_template(name).render(context)
+    except TemplateSyntaxError as exc:
+        problems.append(Problem(Location(exc.name or name, exc.lineno or 0, 1), f"template syntax error: {exc.message}"))
+    except SecurityError as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template tried an unsafe operation: {exc}"))
+    except TemplateError as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template error: {exc.message or exc}"))
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, IndexError) as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template error: {type(exc).__name__}: {exc}"))
+    return None

@@ -1,0 +1,176 @@
+"""Source tree: find and load base/, components/ and overlays/ safely, validating each file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .load import Document, load_yaml_file, read_text
+from .problems import InputError, Location, Problem, error
+from .validate import input_validator, schema_problems
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_TEMPLATE_BYTES = 512 * 1024
+PACKAGE_CATALOGUE = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A template or config file template: its source-relative name and text."""
+
+    name: str
+    text: str
+
+
+@dataclass
+class Component:
+    """components/<name>/: its definition document plus templates and files."""
+
+    name: str
+    doc: Document
+    templates: list[TextFile]
+    files: list[TextFile]
+
+    @property
+    def version(self) -> str:
+        return str(self.doc.data.get("version", ""))
+
+    @property
+    def depends_on(self) -> list[str]:
+        return [str(d) for d in self.doc.data.get("depends_on", [])]
+
+
+@dataclass
+class Source:
+    """The whole loaded source tree."""
+
+    root: Path
+    defaults: Document
+    macros: list[TextFile]
+    components: dict[str, Component] = field(default_factory=dict)
+    overlays: dict[str, Document] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """sha256 over every input file that was read (names and contents)."""
+        h = hashlib.sha256()
+        docs = [self.defaults, *self.overlays.values()]
+        texts: list[TextFile] = list(self.macros)
+        for comp in self.components.values():
+            docs.append(comp.doc)
+            texts.extend(comp.templates)
+            texts.extend(comp.files)
+        for doc in sorted(docs, key=lambda d: d.path):
+            h.update(doc.path.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+        for text in sorted(texts, key=lambda t: t.name):
+            h.update(text.name.encode() + b"\0" + text.text.encode() + b"\0")
+        return h.hexdigest()
+
+
+def default_source(cwd: Path) -> Path:
+    """``--source`` default: the current directory when it holds overlays/, else the bundled catalogue."""
+    return cwd if (cwd / "overlays").is_dir() else PACKAGE_CATALOGUE
+
+
+def _inside(root: Path, path: Path, display: str, problems: list[Problem]) -> bool:
+    """True when ``path`` (following symlinks) stays inside ``root``."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        problems.append(error(display, 0, 0, "broken or looping symlink"))
+        return False
+    if real != root and root not in real.parents:
+        problems.append(error(display, 0, 0, f"symlink leaves the source tree (points to {real})"))
+        return False
+    return True
+
+
+def _listdir(root: Path, rel: str, problems: list[Problem]) -> list[str]:
+    path = root / rel
+    if not path.is_dir():
+        return []
+    return sorted(os.listdir(path))
+
+
+def _check_name(name: str, display: str, what: str, problems: list[Problem]) -> bool:
+    if not DNS_LABEL.match(name) or len(name) > 40:
+        problems.append(
+            error(display, 0, 0, f"{what} name {name!r} must be a DNS-1123 label (lower case, digits, '-'; at most 40)")
+        )
+        return False
+    return True
+
+
+def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem]) -> list[TextFile]:
+    out = []
+    for entry in _listdir(root, rel, problems):
+        display = f"{rel}/{entry}"
+        if not entry.endswith(suffix) or not _inside(root, root / display, display, problems):
+            continue
+        try:
+            out.append(TextFile(display, read_text(root / display, display, MAX_TEMPLATE_BYTES)))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    return out
+
+
+def _load_doc(root: Path, display: str, kind: str, problems: list[Problem]) -> Document | None:
+    path = root / display
+    if not path.is_file():
+        problems.append(error(display, 0, 0, "missing file"))
+        return None
+    if not _inside(root, path, display, problems):
+        return None
+    try:
+        doc = load_yaml_file(path, display)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    problems.extend(schema_problems(doc, input_validator(kind)))
+    return doc
+
+
+def load_source(root: Path, component_names: set[str] | None = None) -> Source:
+    """Load and schema-check the source tree; raise InputError listing every problem."""
+    root = root.resolve()
+    problems: list[Problem] = []
+    if not (root / "overlays").is_dir():
+        raise InputError([error(str(root), 0, 0, "not a ccp-gitops source: no overlays/ folder")])
+    defaults = _load_doc(root, "base/defaults.yaml", "defaults", problems)
+    macros = _text_files(root, "base/templates", ".j2", problems)
+    source = Source(root, defaults or Document("base/defaults.yaml", {}), macros)
+    for name in _listdir(root, "overlays", problems):
+        display = f"overlays/{name}"
+        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+            continue
+        if _check_name(name, display, "overlay", problems):
+            doc = _load_doc(root, f"{display}/env.yaml", "env", problems)
+            if doc is not None:
+                source.overlays[name] = doc
+    for name in _listdir(root, "components", problems):
+        display = f"components/{name}"
+        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+            continue
+        if component_names is not None and name not in component_names:
+            continue
+        if not _check_name(name, display, "component", problems):
+            continue
+        doc = _load_doc(root, f"{display}/component.yaml", "component", problems)
+        if doc is None:
+            continue
+        if doc.data.get("name") not in (None, name):
+            problems.append(
+                Problem(doc.locate(("name",)), f"component name {doc.data.get('name')!r} does not match its folder {name!r}")
+            )
+        source.components[name] = Component(
+            name,
+            doc,
+            _text_files(root, f"{display}/templates", ".yaml.j2", problems),
+            _text_files(root, f"{display}/files", ".j2", problems),
+        )
+    if problems:
+        raise InputError(problems)
+    return source
+
