@@ -1,0 +1,35 @@
+# ccp-gitops: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_REPO ?= $(CURDIR)/build/env-repo
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+demo: install
+	$(BIN)/ccp-gitops compile env/prod --repo $(DEMO_REPO)
+	@echo
+	@echo "Env repo: $(DEMO_REPO)"
+	@echo "  git -C $(DEMO_REPO) log --stat -1      # the commit"
+	@echo "  cat $(DEMO_REPO)/env/prod/README.md    # components, waves, how to reproduce"
+	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
+
+test: install-test
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+typecheck: install-test
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache
