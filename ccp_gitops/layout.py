@@ -10,6 +10,7 @@ from . import __version__
 from .assemble import Obj
 from .emit import dump_json, dump_yaml, ordered
 from .resolve import Environment
+from .waves import mermaid_waves as _mermaid
 
 LOCK_FILE = "ccp-gitops.lock.json"
 README_FILE = "README.md"
@@ -65,8 +66,11 @@ def build_tree(
     input_digest: str,
     source_commit: str,
     extra: dict[str, bytes] | None = None,
+    notes: str = "",
 ) -> EnvTree:
-    """The whole env/<env>/ folder: components, aggregate kustomization, README and lock."""
+    """The whole env/<env>/ folder: components, aggregate kustomization, README and lock.
+
+    ``extra`` adds files (path relative to the environment folder); ``notes`` is markdown for the README."""
     tree = EnvTree(env.name)
     per_component = component_files(env, objs)
     components: dict[str, Any] = {}
@@ -97,24 +101,16 @@ def build_tree(
         "tree_digest": _digest({p: d for p, d in tree.files.items()}),
     }
     tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
-    tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock).encode()
+    tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock, notes).encode()
     return tree
 
 
 def mermaid_waves(env: Environment) -> str:
     """A mermaid flowchart: one subgraph per wave, an edge per dependency."""
-    lines = ["flowchart LR"]
-    for wave, names in env.waves().items():
-        lines.append(f"  subgraph wave{wave}[\"wave {wave}\"]")
-        lines.extend(f"    {n.replace('-', '_')}[{n}]" for n in names)
-        lines.append("  end")
-    for comp in env.components.values():
-        for dep in comp.depends_on:
-            lines.append(f"  {dep.replace('-', '_')} --> {comp.name.replace('-', '_')}")
-    return "\n".join(lines)
+    return _mermaid(env.waves(), [(dep, c.name) for c in env.components.values() for dep in c.depends_on])
 
 
-def readme(env: Environment, lock: dict[str, Any]) -> str:
+def readme(env: Environment, lock: dict[str, Any], notes: str = "") -> str:
     """The generated README of one environment folder."""
     rows = []
     for name, comp in lock["components"].items():
@@ -145,7 +141,7 @@ A component is applied after every component it depends on (Argo CD sync waves, 
 ```mermaid
 {mermaid_waves(env)}
 ```
-
+{chr(10) + notes.strip() + chr(10) if notes.strip() else ""}
 ## Reproduce
 
 ```sh

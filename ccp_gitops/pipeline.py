@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assemble import Obj, assemble
+from .delivery import Delivery, delivery_files, readme_section
 from .layout import EnvTree, build_tree
 from .problems import InputError, error
 from .render import Renderer
 from .resolve import Environment, resolve
 from .source import Source, load_source
+from .waves import annotate
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Compiled:
     env: Environment
     objects: list[Obj]
     tree: EnvTree
+    delivery: Delivery
 
 
 def env_name(arg: str) -> str:
@@ -61,16 +64,18 @@ def input_digest(source: Source, env: Environment) -> str:
     return h.hexdigest()
 
 
-def compile_env(source: Source, renderer: Renderer, name: str, commit: str) -> Compiled:
-    """Run one environment through every stage up to its file tree."""
+def compile_env(source: Source, renderer: Renderer, name: str, commit: str, engines: list[str] | None = None) -> Compiled:
+    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
     env = resolve(source, name)
     rendered = [renderer.render(env, comp) for comp in env.components.values()]
     objects = assemble(env, rendered)
-    tree = build_tree(env, objects, input_digest(source, env), commit)
-    return Compiled(env, objects, tree)
+    annotate(objects)
+    delivery, extra = delivery_files(env, objects, engines)
+    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=readme_section(env, delivery, objects))
+    return Compiled(env, objects, tree, delivery)
 
 
-def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
+def compile_all(source_dir: Path, names: list[str], engines: list[str] | None = None) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together."""
     source = load_source(source_dir)
     renderer = Renderer(source)
@@ -83,7 +88,7 @@ def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
             problems.append(error(f"overlays/{name}", 0, 0, f"unknown environment {name!r} (known: {known})"))
             continue
         try:
-            results.append(compile_env(source, renderer, name, commit))
+            results.append(compile_env(source, renderer, name, commit, engines))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
