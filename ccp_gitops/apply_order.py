@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .resid import split_api_version
+from .resid import CLUSTER_SCOPED_KINDS, split_api_version
 from .waves import ATOI, SYNC_WAVE
 
 HOOK = "argocd.argoproj.io/hook"
@@ -99,13 +99,10 @@ def _task(manifest: Mapping[str, Any], default_namespace: str = "") -> Task:
     if manifest.get("kind") == "CustomResourceDefinition":
         spec = manifest.get("spec") or {}
         crd_target = f"{spec.get('group', '')}/{(spec.get('names') or {}).get('kind', '')}"
-    return Task(
-        str(manifest.get("apiVersion", "")),
-        str(manifest.get("kind", "")),
-        str(meta.get("namespace") or default_namespace),
-        str(meta.get("name", "")),
-        crd_target=crd_target,
-    )
+    api_version, kind = str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
+    if (split_api_version(api_version)[0], kind) in CLUSTER_SCOPED_KINDS:
+        default_namespace = ""
+    return Task(api_version, kind, str(meta.get("namespace") or default_namespace), str(meta.get("name", "")), crd_target=crd_target)
 
 
 def _adjust(tasks: list[Task], dep_key: Any, ref_key: Any) -> None:

@@ -100,10 +100,16 @@ def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: 
 
 
 def run_compile(
-    source: Path, names: list[str], repo_path: Path, branch: str | None, message: str | None, dry_run: bool
+    source: Path,
+    names: list[str],
+    repo_path: Path,
+    branch: str | None,
+    message: str | None,
+    dry_run: bool,
+    engines: list[str] | None = None,
 ) -> list[str]:
     """Compile ``names`` from ``source`` into the env repo; return the lines to print."""
-    compiled = compile_all(source, names)
+    compiled = compile_all(source, names, engines)
     branches = {c.env.delivery.get("branch", "main") for c in compiled}
     if branch is None and len(branches) > 1:
         raise RepoError(f"these environments deliver from different branches ({', '.join(sorted(branches))}): pass --branch")

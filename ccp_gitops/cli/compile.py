@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import REPO_HELP, SOURCE_HELP, fail, guarded, repo_dir, source_dir
+from .common import ENGINE_HELP, REPO_HELP, SOURCE_HELP, engines, fail, guarded, repo_dir, source_dir
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -16,6 +16,8 @@ ENV is env/prod, overlays/prod or prod.
 Example: ccp-gitops compile env/prod --repo ../openstack-env
 
 Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
+
+Example: ccp-gitops compile env/prod --engine both
 """
 
 
@@ -27,15 +29,17 @@ def compile_command(
     branch: Optional[str] = typer.Option(None, "--branch", help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
 ) -> None:
     from ..write import run_compile
 
+    chosen = engines(engine)
     names = list(envs or [])
     src = source_dir(source)
     if all_envs:
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    report = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run))
+    report = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, chosen))
     for line in report:
         typer.echo(line)

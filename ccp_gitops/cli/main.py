@@ -6,6 +6,7 @@ import typer
 
 from .. import __version__
 from . import compile as compile_verb
+from . import plan as plan_verb
 
 app = typer.Typer(
     name="ccp-gitops",
@@ -34,6 +35,7 @@ def main(
 
 
 app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_verb.compile_command)
+app.command("plan", help=plan_verb.HELP, no_args_is_help=True)(plan_verb.plan_command)
 
 
 def run() -> None:
