@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .resid import CLUSTER_SCOPED_KINDS, split_api_version
 from .waves import ATOI, SYNC_WAVE
@@ -126,7 +126,7 @@ def _adjust(tasks: list[Task], dep_key: Any, ref_key: Any) -> None:
                 first[ref] = i
 
 
-def argo_sync_order(manifests: list[Mapping[str, Any]], default_namespace: str = "") -> list[Task]:
+def argo_sync_order(manifests: Sequence[Mapping[str, Any]], default_namespace: str = "") -> list[Task]:
     """The order of an Argo CD sync: by phase, wave, kind rank and name, then Namespaces and CRDs
     moved ahead of the first object that needs them. Exact ties (which Go's unstable sort leaves
     undefined) are broken by group and namespace so that the answer is deterministic."""
@@ -163,7 +163,7 @@ def flux_stage(task: Task) -> str:
     return FLUX_RESOURCES
 
 
-def flux_apply_stages(manifests: list[Mapping[str, Any]], default_namespace: str = "") -> list[tuple[str, list[Task]]]:
+def flux_apply_stages(manifests: Sequence[Mapping[str, Any]], default_namespace: str = "") -> list[tuple[str, list[Task]]]:
     """Flux's stages for one Kustomization, non-empty ones only, objects in kustomize build (FIFO) order."""
     stages: dict[str, list[Task]] = {FLUX_DEFINITIONS: [], FLUX_CLASSES: [], FLUX_RESOURCES: []}
     for manifest in manifests:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import graphlib
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import yaml
@@ -183,11 +183,29 @@ def build_plan(files: Mapping[str, bytes], env: str, engines: list[str] | None =
     return plan
 
 
+def _unit_json(engine: str, unit: Unit) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": unit.kind, "name": unit.name, "component": unit.component, "cluster": unit.cluster, "path": unit.path}
+    if engine == "argocd":
+        out["wave"] = unit.order
+        out["objects"] = [{"phase": s.phase, "wave": s.wave, "kind": s.kind, "namespace": s.namespace, "name": s.name} for s in unit.steps]
+    else:
+        out.update(step=unit.order, depends_on=unit.depends_on, timeout=unit.timeout)
+        out["objects"] = [{"stage": s.stage, "kind": s.kind, "namespace": s.namespace, "name": s.name} for s in unit.steps]
+    return out
+
+
 def to_json(plan: Plan) -> str:
-    data = asdict(plan)
-    data["waves"] = [{"wave": w, "components": names} for w, names in plan.waves.items()]
-    data["edges"] = [{"from": a, "to": b} for a, b in plan.edges]
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    data = {
+        "environment": plan.env,
+        "namespace": plan.namespace,
+        "waves": [{"wave": w, "components": names} for w, names in plan.waves.items()],
+        "edges": [{"from": a, "to": b} for a, b in plan.edges],
+        "engines": [
+            {"engine": e.engine, "bootstrap": e.bootstrap, "root": e.root, "root_path": e.root_path, "units": [_unit_json(e.engine, u) for u in e.units]}
+            for e in plan.engines
+        ],
+    }
+    return json.dumps(data, indent=2) + "\n"
 
 
 def to_mermaid(plan: Plan) -> str:
@@ -226,8 +244,9 @@ def _unit_lines(engine: str, unit: Unit, shown: dict[str, str]) -> list[str]:
 
 
 def to_text(plan: Plan) -> str:
-    count = sum(len(n) for n in plan.waves.values())
-    lines = [f"Environment {plan.env}: namespace {plan.namespace}, {count} components in {len(plan.waves)} waves", ""]
+    count, waves = sum(len(n) for n in plan.waves.values()), len(plan.waves)
+    summary = f"{count} component{'s' * (count != 1)} in {waves} wave{'s' * (waves != 1)}"
+    lines = [f"Environment {plan.env}: namespace {plan.namespace}, {summary}", ""]
     lines.append("Waves (a component starts once every component it depends on is ready)")
     deps: dict[str, list[str]] = {}
     for dep, comp in plan.edges:
