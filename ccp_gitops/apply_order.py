@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, Mapping, Sequence
 
 from .resid import CLUSTER_SCOPED_KINDS, split_api_version
 from .waves import ATOI, SYNC_WAVE
@@ -13,8 +14,10 @@ HELM_HOOK = "helm.sh/hook"
 HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
 
 # gitops-engine pkg/sync/sync_tasks.go: syncPhaseOrder.
-PHASE_ORDER = {"PreSync": -1, "Sync": 0, "PostSync": 1, "SyncFail": 2}
-HELM_PHASES = {"pre-install": "PreSync", "pre-upgrade": "PreSync", "post-install": "PostSync", "post-upgrade": "PostSync"}
+PHASE_ORDER: Final[Mapping[str, int]] = MappingProxyType({"PreSync": -1, "Sync": 0, "PostSync": 1, "SyncFail": 2})
+HELM_PHASES: Final[Mapping[str, str]] = MappingProxyType(
+    {"pre-install": "PreSync", "pre-upgrade": "PreSync", "post-install": "PostSync", "post-upgrade": "PostSync"}
+)
 # gitops-engine kindOrder: kind i gets rank i - len(KIND_ORDER); a kind not listed (every custom
 # resource) gets 0, after all of these in the same phase and wave. Keyed by kind only, not group.
 KIND_ORDER = (
@@ -25,7 +28,7 @@ KIND_ORDER = (
     "ReplicationController", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job",
     "CronJob", "IngressClass", "Ingress", "APIService",
 )  # fmt: skip
-KIND_RANK = {kind: i - len(KIND_ORDER) for i, kind in enumerate(KIND_ORDER)}
+KIND_RANK: Final[Mapping[str, int]] = MappingProxyType({kind: i - len(KIND_ORDER) for i, kind in enumerate(KIND_ORDER)})
 
 # fluxcd/pkg ssa ApplyAllStaged: each stage is applied, then waited on, before the next one.
 FLUX_DEFINITIONS = "cluster definitions"

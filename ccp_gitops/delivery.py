@@ -264,4 +264,7 @@ def readme_section(env: Environment, d: Delivery, objs: list[Obj]) -> str:
             "  interval, after a Kustomization that creates the namespace (Flux does not create namespaces).",
             "- No post-build substitution: `${...}` in rendered configuration files reaches the pods unchanged.",
         ]
+        remote = [f"`{t.kubeconfig_secret}`" for t in d.targets if t.kubeconfig_secret]
+        if remote:
+            out.append(f"- Remote clusters are reached through kubeConfig Secrets (key `value`) in `{d.flux_namespace}`: {', '.join(remote)}.")
     return "\n".join(out) + "\n"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Final
 
 from .assemble import Obj
 from .delivery import CLUSTER_LABEL, CLUSTERS_DIR, IN_CLUSTER, Delivery, Folder, Target
@@ -27,17 +28,22 @@ if obj.status ~= nil then
 end
 return hs
 """
-RETRY = {"limit": 10, "backoff": {"duration": "15s", "factor": 2, "maxDuration": "5m"}}
-AUTOMATED = {"prune": True, "selfHeal": True}
+RETRY: Final = {"limit": 10, "backoff": {"duration": "15s", "factor": 2, "maxDuration": "5m"}}
+AUTOMATED: Final = {"prune": True, "selfHeal": True}
 # CreateNamespace: the destination namespace may not exist yet (the AppProject allows exactly it).
 # PruneLast: content-named Jobs (and anything renamed) are pruned after the new ones are healthy.
-CHILD_SYNC_OPTIONS = ["CreateNamespace=true", "PruneLast=true"]
+CHILD_SYNC_OPTIONS: Final = ("CreateNamespace=true", "PruneLast=true")
 # RespectIgnoreDifferences keeps the ignoreDifferences below during sync too; never ServerSideApply
 # on the parent (argo-cd#13320: waves of child Applications are then ignored).
-ROOT_SYNC_OPTIONS = ["PruneLast=true", "RespectIgnoreDifferences=true"]
+ROOT_SYNC_OPTIONS: Final = ("PruneLast=true", "RespectIgnoreDifferences=true")
 # docs/operator-manual/cluster-bootstrapping.md: let an operator pause one child's auto-sync
 # without the parent reverting it, and ignore the transient sync operation field.
-ROOT_IGNORE = [{"group": "argoproj.io", "kind": "Application", "jsonPointers": ["/spec/syncPolicy/automated", "/operation"]}]
+ROOT_IGNORE: Final = ({"group": "argoproj.io", "kind": "Application", "jsonPointers": ["/spec/syncPolicy/automated", "/operation"]},)
+
+
+def _sync_policy(options: tuple[str, ...]) -> dict[str, Any]:
+    """A fresh syncPolicy (no dict shared between objects)."""
+    return {"automated": dict(AUTOMATED), "syncOptions": list(options), "retry": copy.deepcopy(RETRY)}
 
 
 def _meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -110,8 +116,8 @@ def _root_spec(d: Delivery, path: str) -> dict[str, Any]:
         "project": root_project(d),
         "source": _source(d, path),
         "destination": {"server": IN_CLUSTER, "namespace": d.argocd_namespace},
-        "syncPolicy": {"automated": dict(AUTOMATED), "syncOptions": list(ROOT_SYNC_OPTIONS), "retry": dict(RETRY)},
-        "ignoreDifferences": [dict(i) for i in ROOT_IGNORE],
+        "syncPolicy": _sync_policy(ROOT_SYNC_OPTIONS),
+        "ignoreDifferences": copy.deepcopy(list(ROOT_IGNORE)),
     }
 
 
@@ -159,7 +165,7 @@ def application(env: Environment, d: Delivery, target: Target, component: str) -
             "project": d.project,
             "source": _source(d, f"{d.root}/{component}"),
             "destination": target.destination(d.namespace),
-            "syncPolicy": {"automated": dict(AUTOMATED), "syncOptions": list(CHILD_SYNC_OPTIONS), "retry": dict(RETRY)},
+            "syncPolicy": _sync_policy(CHILD_SYNC_OPTIONS),
         },
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from .assemble import Obj
 from .delivery import CLUSTERS_DIR, Delivery, Folder, Target
@@ -21,7 +21,7 @@ TIMEOUT = "15m"
 # kstatus counts an ExternalSecret without conditions as ready; wait for Ready=True instead.
 # ``exists`` is false on an empty list, and a missing status makes the expression fail to
 # evaluate, which Flux treats as not ready yet.
-EXTERNAL_SECRET_HEALTH = {
+EXTERNAL_SECRET_HEALTH: Final = {
     "apiVersion": "external-secrets.io/v1",
     "kind": "ExternalSecret",
     "current": "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",

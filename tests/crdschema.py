@@ -56,7 +56,7 @@ class CrdSchemas:
     def __init__(self, crds_dir: Path) -> None:
         self.validators: dict[tuple[str, str], Draft7Validator] = {}
         for path in sorted(crds_dir.glob("*.yaml")):
-            crd = yaml.safe_load(path.read_text())
+            crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
             for version in crd["spec"]["versions"]:
                 if not version.get("served"):

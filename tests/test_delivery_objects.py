@@ -74,6 +74,12 @@ def test_the_schema_check_catches_a_misspelt_field(schemas: CrdSchemas) -> None:
     assert any("syncPolicyy" in p for p in schemas.problems(app))
 
 
+def test_the_schema_check_admits_null_where_the_crd_says_nullable(schemas: CrdSchemas) -> None:
+    (secret,) = [o.body for o in compile_env(FIXTURE, "prod").objects if o.id.kind == "ExternalSecret" and o.component == "queue"]
+    assert schemas.problems({**secret, "status": {"refreshTime": None}}) == []  # nullable: true in the CRD
+    assert schemas.problems({**secret, "status": {"binding": None}})  # not nullable
+
+
 # --- kustomize ---------------------------------------------------------------------------------
 
 

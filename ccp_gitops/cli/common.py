@@ -19,7 +19,7 @@ T = TypeVar("T")
 SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
 REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
 ENGINE_HELP = "Delivery engine(s): argocd, flux or both. Default: the overlay's delivery.engines."
-ENGINE_CHOICES = {"argocd": ["argocd"], "flux": ["flux"], "both": ["argocd", "flux"]}
+ENGINE_CHOICES = {"argocd": ("argocd",), "flux": ("flux",), "both": ("argocd", "flux")}
 
 
 def source_dir(option: Path | None) -> Path:
@@ -40,7 +40,7 @@ def engines(option: str | None) -> list[str] | None:
         return None
     if option not in ENGINE_CHOICES:
         fail(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, not {option!r}", EXIT_INPUT)
-    return ENGINE_CHOICES[option]
+    return list(ENGINE_CHOICES[option])
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
