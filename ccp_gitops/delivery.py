@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .assemble import MANAGED_BY, COMPONENT_LABEL, Obj
+from .assemble import COMPONENT_LABEL, MANAGED_BY, Obj
 from .emit import dump_yaml, ordered
 from .layout import kustomization
 from .problems import InputError, Location, Problem
@@ -139,7 +139,7 @@ def settings(env: Environment, engines: list[str] | None = None) -> Delivery:
     if "flux" in chosen and not FLUX_URL.match(delivery.repo_url):
         problems.append(Problem(_where(env, "repo_url"), f"delivery.repo_url {delivery.repo_url!r}: Flux needs an http://, https:// or ssh:// URL"))
     for target in targets:
-        for comp in [*env.components, "namespace"]:
+        for comp in [*env.components, *(["namespace"] if "flux" in chosen else [])]:
             name = delivery.app_name(target, comp)
             if len(name) > NAME_MAX:
                 problems.append(Problem(_where(env, "clusters" if target.key else "cluster"), f"delivery object name {name!r} is longer than {NAME_MAX} characters: use shorter environment, cluster or component names"))
@@ -183,6 +183,7 @@ def _check_unique(env: Environment, folders: dict[str, Folder]) -> None:
 
 def delivery_files(env: Environment, objs: list[Obj], engines: list[str] | None = None) -> tuple[Delivery, dict[str, bytes]]:
     """The delivery folders of every chosen engine, keyed by path relative to the environment folder."""
+    # the engine modules build on the types above, so they are imported here rather than at the top
     from .delivery_argocd import argocd_folders
     from .delivery_flux import flux_folders
 

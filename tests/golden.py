@@ -1,4 +1,4 @@
-"""Test helper: compare output with a golden file; ``UPDATE_GOLDEN=1 make test`` rewrites them."""
+"""Test helper: compare output with a golden file; ``make golden`` (UPDATE_GOLDEN=1) rewrites them."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def assert_golden(name: str, actual: str) -> None:
         path.write_text(actual, encoding="utf-8")
         return
     if not path.is_file():
-        pytest.fail(f"golden file {path} is missing; create it with: UPDATE_GOLDEN=1 make test")
+        pytest.fail(f"golden file {path} is missing; create it with: make golden (UPDATE_GOLDEN=1 make test)")
     expected = path.read_text(encoding="utf-8")
     if actual != expected:
         diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), f"golden/{name}", "actual"))
-        pytest.fail(f"output differs from golden/{name} (regenerate with UPDATE_GOLDEN=1 make test if intended):\n{diff}", pytrace=False)
+        pytest.fail(f"output differs from golden/{name} (if intended, regenerate with: make golden):\n{diff}", pytrace=False)

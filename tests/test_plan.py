@@ -1,6 +1,6 @@
 """``ccp-gitops plan``: golden outputs, the README's diagram, reading a committed tree, CLI errors.
 
-Goldens live in tests/golden/; after an intended change run ``UPDATE_GOLDEN=1 make test`` and review the diff.
+Goldens live in tests/golden/; after an intended change run ``make golden`` and review ``git diff tests/golden``.
 The catalogue goldens change whenever a component is added to the bundled catalogue.
 """
 
@@ -35,6 +35,7 @@ BOTH = ["argocd", "flux"]
         (ROOT, "catalogue", "dev", "text", BOTH),
         (ROOT, "catalogue", "prod", "mermaid", None),
     ],
+    ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_plan_matches_golden(source: Path, label: str, env: str, fmt: str, engines: list[str] | None) -> None:
     compiled = compile_env(source, env, engines)
