@@ -26,16 +26,15 @@ BOTH = ["argocd", "flux"]
 @pytest.mark.parametrize(
     ("source", "label", "env", "fmt", "engines"),
     [
-        (FIXTURE, "fixture", "prod", "text", None),
-        (FIXTURE, "fixture", "prod", "json", None),
-        (FIXTURE, "fixture", "prod", "mermaid", None),
-        (FIXTURE, "fixture", "dev", "text", None),
-        (FIXTURE, "fixture", "fleet", "text", None),
-        (ROOT, "catalogue", "prod", "text", BOTH),
-        (ROOT, "catalogue", "dev", "text", BOTH),
-        (ROOT, "catalogue", "prod", "mermaid", None),
+        pytest.param(FIXTURE, "fixture", "prod", "text", None, id="fixture-prod-text"),
+        pytest.param(FIXTURE, "fixture", "prod", "json", None, id="fixture-prod-json"),
+        pytest.param(FIXTURE, "fixture", "prod", "mermaid", None, id="fixture-prod-mermaid"),
+        pytest.param(FIXTURE, "fixture", "dev", "text", None, id="fixture-dev-text"),
+        pytest.param(FIXTURE, "fixture", "fleet", "text", None, id="fixture-fleet-text"),
+        pytest.param(ROOT, "catalogue", "prod", "text", BOTH, id="catalogue-prod-text"),
+        pytest.param(ROOT, "catalogue", "dev", "text", BOTH, id="catalogue-dev-text"),
+        pytest.param(ROOT, "catalogue", "prod", "mermaid", None, id="catalogue-prod-mermaid"),
     ],
-    ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_plan_matches_golden(source: Path, label: str, env: str, fmt: str, engines: list[str] | None) -> None:
     compiled = compile_env(source, env, engines)
