@@ -9,6 +9,7 @@ Schema: ``nullable: true`` admits null, and an object schema that lists properti
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,9 @@ class CrdSchemas:
             f"{name}: {'/'.join(str(p) for p in err.absolute_path) or '.'}: {err.message}"
             for err in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
         ]
+
+
+@lru_cache(maxsize=None)
+def crd_schemas(crds_dir: Path) -> CrdSchemas:
+    """One parse of the CRDs per test process (the ApplicationSet CRD alone is 23k lines)."""
+    return CrdSchemas(crds_dir)

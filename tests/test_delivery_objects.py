@@ -17,7 +17,7 @@ from ccp_gitops.pipeline import Compiled
 from ccp_gitops.plan import kustomize_objects
 
 from compiled import FIXTURE, compile_env, objects, write_tree
-from crdschema import CrdSchemas
+from crdschema import CrdSchemas, crd_schemas
 
 ROOT = Path(__file__).resolve().parents[1]
 # (source, environment): the fixture's single cluster, remote cluster and fleet, and the bundled catalogue.
@@ -26,11 +26,9 @@ IDS = ["fixture-prod", "fixture-dev", "fixture-fleet", "catalogue-prod", "catalo
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob"}
 
 
-@pytest.fixture(scope="module")
-def schemas() -> CrdSchemas:
-    crds = ROOT.parent / "shared" / "crds"
-    assert crds.is_dir(), f"reference CRDs missing at {crds}"
-    return CrdSchemas(crds)
+@pytest.fixture
+def schemas(crds_dir: Path) -> CrdSchemas:
+    return crd_schemas(crds_dir)
 
 
 @pytest.fixture(scope="module", params=CASES, ids=IDS)
