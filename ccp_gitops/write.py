@@ -21,6 +21,7 @@ class EnvChange:
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     files: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed -> paths
+    delivery: bool = False  # Argo CD / Flux objects under delivery/ changed
 
     @property
     def empty(self) -> bool:
@@ -31,6 +32,8 @@ class EnvChange:
         for verb, names in (("add", self.added), ("update", self.changed), ("remove", self.removed)):
             if names:
                 parts.append(f"{verb} {', '.join(names)}")
+        if self.delivery:
+            parts.append("update delivery")
         return "; ".join(parts) or "no change"
 
 
@@ -66,6 +69,7 @@ def env_change(compiled: Compiled, old_files: dict[str, bytes]) -> EnvChange:
         "removed": sorted(old_paths - new_paths),
         "changed": sorted(p for p in new_paths & old_paths if old_files[p] != compiled.tree.files[p]),
     }
+    change.delivery = any(p.startswith(f"{root}/delivery/") for paths in change.files.values() for p in paths)
     return change
 
 

@@ -132,6 +132,7 @@ def test_compile_engine_option_replaces_the_delivery_folders_in_the_env_repo(sou
     assert "env/prod/delivery/flux/bootstrap/gitrepository-prod.yaml" in files and not any("/argocd/" in f for f in files)
     second = run_cli("compile", "env/prod", "--source", str(source), "--repo", str(repo), "--engine", "argocd")
     assert second.returncode == 0, second.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() == "env/prod: update delivery"
     touched = git(repo, "diff", "--name-only", "HEAD~1", "HEAD").split()
     assert touched and all(p.startswith("env/prod/delivery/") or p in ("env/prod/README.md", "env/prod/ccp-gitops.lock.json") for p in touched)
     files = git(repo, "ls-files").split()
