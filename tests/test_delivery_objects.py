@@ -95,6 +95,9 @@ def test_every_delivery_folder_builds_with_kustomize(both: Compiled, tmp_path: P
         built = sorted((o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(proc.stdout) if o)
         ours = sorted((o["kind"], o["metadata"]["name"]) for o in kustomize_objects(both.tree.files, folder))
         assert built == ours, f"{folder}: the plan's reader and kustomize disagree"
+    components = subprocess.run([*kustomize_command(), str(tmp_path / both.tree.root)], capture_output=True, text=True)
+    assert components.returncode == 0, components.stderr
+    assert len([o for o in yaml.safe_load_all(components.stdout) if o]) == len(both.objects)
 
 
 # --- order along the dependency graph ------------------------------------------------------------
