@@ -178,6 +178,9 @@ def resolve(source: Source, env: str) -> Environment:
             elif not any(c in ref for c in "/:@"):
                 where = origins[("images", container)][-1]
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
+        schema = component.doc.data.get("values_schema")
+        if schema is not None:
+            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc))
         environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
     raise_if_errors(problems)
     for comp in environment.components.values():
@@ -211,3 +214,40 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
         sorter.done(*ready)
     return order
 
+
+
+def _values_problems(name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document) -> list[Problem]:
+    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {exc.message}")]
+    problems = []
+    for err in Draft202012Validator(schema).iter_errors(values):
+        path: YamlPath = ("values", *err.absolute_path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for key in extra:
+                where = _origin(origins, path + (key,), doc)
+                problems.append(Problem(where, f"{name}: values.{'.'.join(map(str, path[1:] + (key,)))}: unknown value (not in the component's values_schema)"))
+            continue
+        where = _origin(origins, path, doc)
+        dotted = ".".join(str(p) for p in path)
+        problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
+    return problems
+
+
+def _origin(origins: Origins, path: YamlPath, doc: Document) -> Location:
+    probe = tuple(path)
+    while probe:
+        if probe in origins:
+            return origins[probe][-1]
+        # a mapping's leaves: the first one below it
+        below = [p for p in origins if p[: len(probe)] == probe]
+        if below:
+            return origins[min(below, key=lambda p: tuple(map(str, p)))][-1]
+        probe = probe[:-1]
+    return doc.locate(("defaults",))
