@@ -101,6 +101,11 @@ def oslo_ini(sections: Mapping[str, Any] | None) -> str:
     return "\n".join(out)
 
 
+def from_json(text: str) -> Any:
+    """Filter: parse a macro's JSON output back into data (to compose macros)."""
+    return json.loads(str(text))
+
+
 def prefix(items: Any, text: str) -> list[str]:
     """Filter: ``text`` prepended to every item (e.g. namespace-qualified service names)."""
     return [f"{text}{item}" for item in items]
@@ -143,7 +148,7 @@ def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: boo
         lstrip_blocks=True,
         autoescape=autoescape,
     )
-    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix)
+    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json)
     env.globals.update(digest=digest)
     return env
 
