@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import subprocess
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
     for name in dict.fromkeys(env_name(n) for n in names):
         if name not in source.overlays:
             known = ", ".join(sorted(source.overlays))
-            problems.append(error(f"overlays/{name}", 0, 0, f"unknown environment {name!r} (known: {known})"))
+            close = difflib.get_close_matches(name, sorted(source.overlays), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
             continue
         try:
             results.append(compile_env(source, renderer, name, commit))

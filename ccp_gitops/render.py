@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
-from jinja2 import FunctionLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import FunctionLoader, StrictUndefined, Undefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
@@ -24,6 +24,8 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
 
 
 def _encode(value: Any) -> str:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -49,6 +51,8 @@ def yaml_value(value: Any) -> Markup:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -121,7 +121,7 @@ def overlay_chain(source: Source, env: str) -> list[str]:
         if current not in source.overlays:
             if not chain:
                 known = sorted(source.overlays)
-                raise InputError([error("overlays", 0, 0, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
+                raise InputError([error("overlays", 1, 1, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
             doc = source.overlays[chain[-1]]
             raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{_suggest(current, sorted(source.overlays))}")])
         chain.append(current)

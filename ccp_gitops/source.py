@@ -79,10 +79,10 @@ def _inside(root: Path, path: Path, display: str, problems: list[Problem]) -> bo
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        problems.append(error(display, 0, 0, "broken or looping symlink"))
+        problems.append(error(display, 1, 1, "broken or looping symlink"))
         return False
     if real != root and root not in real.parents:
-        problems.append(error(display, 0, 0, f"symlink leaves the source tree (points to {real})"))
+        problems.append(error(display, 1, 1, f"symlink leaves the source tree (points to {real})"))
         return False
     return True
 
@@ -97,7 +97,7 @@ def _listdir(root: Path, rel: str, problems: list[Problem]) -> list[str]:
 def _check_name(name: str, display: str, what: str, problems: list[Problem]) -> bool:
     if not DNS_LABEL.match(name) or len(name) > 40:
         problems.append(
-            error(display, 0, 0, f"{what} name {name!r} must be a DNS-1123 label (lower case, digits, '-'; at most 40)")
+            error(display, 1, 1, f"{what} name {name!r} must be a DNS-1123 label (lower case, digits, '-'; at most 40)")
         )
         return False
     return True
@@ -119,7 +119,7 @@ def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem]) -> l
 def _load_doc(root: Path, display: str, kind: str, problems: list[Problem]) -> Document | None:
     path = root / display
     if not path.is_file():
-        problems.append(error(display, 0, 0, "missing file"))
+        problems.append(error(display, 1, 1, "missing file"))
         return None
     if not _inside(root, path, display, problems):
         return None
@@ -137,7 +137,7 @@ def load_source(root: Path, component_names: set[str] | None = None) -> Source:
     root = root.resolve()
     problems: list[Problem] = []
     if not (root / "overlays").is_dir():
-        raise InputError([error(str(root), 0, 0, "not a ccp-gitops source: no overlays/ folder")])
+        raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
     defaults = _load_doc(root, "base/defaults.yaml", "defaults", problems)
     macros = _text_files(root, "base/templates", ".j2", problems)
     source = Source(root, defaults or Document("base/defaults.yaml", {}), macros)

@@ -38,7 +38,9 @@ def input_validator(kind: str, schema_dir: Path = SCHEMA_DIR) -> Draft202012Vali
 def _leaf_errors(err: ValidationError) -> Iterable[ValidationError]:
     """For oneOf/anyOf, report the most relevant sub-error instead of the whole alternative list."""
     if err.context:
-        best = best_match(err.context)
+        # an alternative that failed only on its type is the least interesting explanation
+        candidates = [e for e in err.context if e.validator != "type"] or err.context
+        best = best_match(candidates)
         if best is not None and best.path == err.path and best.validator in ("type", "oneOf", "anyOf"):
             yield err
             return
