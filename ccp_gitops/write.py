@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .commit import CommitResult, RepoError, branch_head, commit_files, open_repo, read_files
+from .commit import CommitResult, RepoError, branch_head, commit_files, open_repo, read_files, recover_work_tree
 from .layout import LOCK_FILE
 from .pipeline import Compiled, compile_all
 
@@ -113,6 +113,8 @@ def run_compile(
         repo = None
     else:
         repo = open_repo(repo_path, create=not dry_run)
+        if not dry_run:
+            recover_work_tree(repo, target)
     head = branch_head(repo, target) if repo is not None else None
     base = head if head is not None else (branch_head(repo, default_branch) if repo is not None else None)
     lines: list[str] = []

@@ -47,6 +47,8 @@ def report_input_errors(exc: InputError) -> NoReturn:
 
 def guarded(action: Callable[[], T]) -> T:
     """Run ``action``: input problems exit 2, environment failures exit 1, never a traceback."""
+    from git import GitCommandError
+
     from ..commit import RepoError
     from ..kustomize import KustomizeError
 
@@ -56,6 +58,9 @@ def guarded(action: Callable[[], T]) -> T:
         report_input_errors(exc)
     except (RepoError, KustomizeError) as exc:
         fail(str(exc))
+    except GitCommandError as exc:
+        detail = str(exc.stderr or "").strip().strip("'").splitlines()
+        fail(f"git {' '.join(map(str, exc.command[1:2]))} failed: {detail[0] if detail else exc.status}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except OSError as exc:
