@@ -18,7 +18,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
 demo: install
-	$(BIN)/ccp-gitops compile env/prod --repo $(DEMO_REPO)
+	$(BIN)/ccp-gitops compile env/prod --repo $(DEMO_REPO) $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 	@echo
 	@echo "Env repo: $(DEMO_REPO)"
 	@echo "  git -C $(DEMO_REPO) log --stat -1      # the commit"

@@ -795,6 +795,11 @@ class SchemaChecker:
         self._validators[key] = validator
         return validator
 
+    def is_builtin(self, api_version: str, kind: str) -> bool:
+        """True when the kind is part of Kubernetes itself (in any version of its group)."""
+        group, _ = split_api_version(api_version)
+        return (group, kind) in self._builtin_kinds
+
     def validator_for(self, api_version: str, kind: str) -> Validator:
         """The cached jsonschema validator for a kind; LookupError says why there is none."""
         group, version = split_api_version(api_version)

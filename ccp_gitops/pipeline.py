@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
 from .layout import EnvTree, build_tree
-from .problems import InputError, error
+from .check import Checkers, check_objects, crd_dirs
+from .problems import InputError, Problem, error
 from .render import Renderer
 from .resolve import Environment, resolve
 from .source import Source, load_source
@@ -23,6 +24,7 @@ class Compiled:
     env: Environment
     objects: list[Obj]
     tree: EnvTree
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def env_name(arg: str) -> str:
@@ -62,19 +64,26 @@ def input_digest(source: Source, env: Environment) -> str:
     return h.hexdigest()
 
 
-def compile_env(source: Source, renderer: Renderer, name: str, commit: str) -> Compiled:
+def compile_env(source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None) -> Compiled:
     """Run one environment through every stage up to its file tree."""
     env = resolve(source, name)
     rendered = [renderer.render(env, comp) for comp in env.components.values()]
     objects = assemble(env, rendered)
+    findings = check_objects(env, objects, checkers) if checkers is not None else []
+    if any(p.is_error for p in findings):
+        raise InputError(findings)
     tree = build_tree(env, objects, input_digest(source, env), commit)
-    return Compiled(env, objects, tree)
+    return Compiled(env, objects, tree, findings)
 
 
-def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
-    """Compile the named environments; every problem of every environment is raised together."""
+def compile_all(source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True) -> list[Compiled]:
+    """Compile the named environments; every problem of every environment is raised together.
+
+    ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
+    """
     source = load_source(source_dir)
     renderer = Renderer(source)
+    checkers = Checkers(crd_dirs(crds, source.root)) if check else None
     commit = source_commit(source.root)
     results: list[Compiled] = []
     problems = []
@@ -86,7 +95,7 @@ def compile_all(source_dir: Path, names: list[str]) -> list[Compiled]:
             problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
             continue
         try:
-            results.append(compile_env(source, renderer, name, commit))
+            results.append(compile_env(source, renderer, name, commit, checkers))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

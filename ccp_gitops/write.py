@@ -100,10 +100,17 @@ def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: 
 
 
 def run_compile(
-    source: Path, names: list[str], repo_path: Path, branch: str | None, message: str | None, dry_run: bool
-) -> list[str]:
-    """Compile ``names`` from ``source`` into the env repo; return the lines to print."""
-    compiled = compile_all(source, names)
+    source: Path,
+    names: list[str],
+    repo_path: Path,
+    branch: str | None,
+    message: str | None,
+    dry_run: bool,
+    crds: list[Path] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Compile ``names`` from ``source`` into the env repo; return (lines to print, warnings)."""
+    compiled = compile_all(source, names, crds)
+    warnings = [str(w) for c in compiled for w in c.warnings]
     branches = {c.env.delivery.get("branch", "main") for c in compiled}
     if branch is None and len(branches) > 1:
         raise RepoError(f"these environments deliver from different branches ({', '.join(sorted(branches))}): pass --branch")
@@ -135,7 +142,7 @@ def run_compile(
     if dry_run or not to_write or repo is None:
         if dry_run:
             lines.append("dry run: nothing was written")
-        return lines
+        return lines, warnings
     result: CommitResult = commit_files(
         repo,
         target,
@@ -150,4 +157,4 @@ def run_compile(
         lines.append(f"committed {result.new[:12]} on {target} in {where}")
     else:
         lines.append(f"nothing to commit on {target} in {where}")
-    return lines
+    return lines, warnings

@@ -111,6 +111,16 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
         "duplicate object Deployment.apps/openstack/memcached",
     ),
     "disabled-dependency": (_edit(PROD, "replicas: {memcached: 2}", "enabled: false"), PROD, "needs 'memcached'"),
+    "schema-violation": (
+        _edit(MEMCACHED_T, "          image: {{ images.memcached }}\n", "          image: {{ images.memcached }}\n          imagePullPolicy: Sometimes\n"),
+        MEMCACHED_T,
+        "Deployment.apps/openstack/memcached: spec.template.spec.containers[0].imagePullPolicy",
+    ),
+    "schema-unknown-field": (
+        _edit(MEMCACHED_T, "  replicas: {{ replicas.memcached }}\n", "  replicas: {{ replicas.memcached }}\n  replica: 2\n"),
+        MEMCACHED_T,
+        "unknown field",
+    ),
     "not-an-object": (_append(MEMCACHED_T, "---\n- just\n- a list\n"), MEMCACHED_T, "must be a Kubernetes object"),
 }
 
@@ -167,3 +177,16 @@ def test_value_line_and_column_point_at_the_value(source_copy: Path, tmp_path: P
     line_no = next(i for i, l in enumerate(text, 1) if "three" in l)
     col = text[line_no - 1].index("three") + 1
     assert f"{PROD}:{line_no}:{col}: " in proc.stderr
+
+
+def test_missing_crd_folder_is_bad_input(tmp_path: Path) -> None:
+    proc = cli("compile", "prod", "--crds", str(tmp_path / "nope"), "--repo", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'nope'}:1:1: CRD folder does not exist" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_crds_custom_resources_are_a_warning(tmp_path: Path) -> None:
+    proc = cli("compile", "prod", "--repo", str(tmp_path / "r"), env={"CCP_CRDS": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: custom resources not validated (ExternalSecret.external-secrets.io" in proc.stderr

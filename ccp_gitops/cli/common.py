@@ -17,6 +17,7 @@ EXIT_FAILURE = 1
 T = TypeVar("T")
 
 SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
+CRDS_HELP = "Folder of CustomResourceDefinitions (Argo CD, Flux, External Secrets) to validate custom resources; repeatable. Default: $CCP_CRDS."
 REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
 
 

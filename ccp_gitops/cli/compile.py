@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import REPO_HELP, SOURCE_HELP, fail, guarded, repo_dir, source_dir
+from .common import CRDS_HELP, REPO_HELP, SOURCE_HELP, fail, guarded, repo_dir, source_dir
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -27,6 +27,7 @@ def compile_command(
     branch: Optional[str] = typer.Option(None, "--branch", help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
 ) -> None:
     from ..write import run_compile
 
@@ -36,6 +37,8 @@ def compile_command(
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    report = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run))
-    for line in report:
+    lines, warnings = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds))
+    for warning in warnings:
+        typer.echo(warning, err=True)
+    for line in lines:
         typer.echo(line)
