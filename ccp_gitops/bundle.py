@@ -63,8 +63,8 @@ class EnvCommit:
     """The files of ``env/<env>/`` at one commit, with the commit's identity and time."""
 
     env: str
+    rev: str
     commit: str
-    revision: str
     created: str
     files: dict[str, bytes]
 
@@ -78,19 +78,22 @@ def _git(repo: git.Repo, *args: str) -> str | None:
 
 
 def resolve_rev(repo: git.Repo, rev: str | None) -> tuple[str, str]:
-    """``rev`` (default: the branch HEAD names) -> (commit sha, Flux revision ``<branch>@sha1:<sha>``).
-
-    A revision that is not a local branch name gives ``sha1:<sha>``, as Flux writes for a bare commit.
-    """
+    """``rev`` (default: the branch HEAD names) -> (how to call it in messages, commit sha)."""
     if rev is None:
         rev = _git(repo, "symbolic-ref", "-q", "--short", "HEAD") or "HEAD"
-    if rev.startswith("-"):
-        raise BundleInputError(f"unknown revision {rev!r} in the env repo")
-    sha = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    sha = None if rev.startswith("-") else _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if not sha:
-        raise BundleInputError(f"unknown revision {rev!r} in the env repo {Path(repo.git_dir)}")
-    is_branch = _git(repo, "show-ref", "--verify", "--quiet", f"refs/heads/{rev}") is not None
-    return sha, f"{rev}@sha1:{sha}" if is_branch else f"sha1:{sha}"
+        raise BundleInputError(f"unknown revision {rev!r} in the env repo {repo.working_tree_dir or repo.git_dir}")
+    return rev, sha
+
+
+def flux_revision(commit: str, branch: str | None) -> str:
+    """Flux's revision format: ``<branch>@sha1:<sha>``, or ``sha1:<sha>`` with no branch.
+
+    The branch is the environment's delivery branch from the lock, not the ``--rev`` used to
+    find the commit, so naming one commit by branch or by sha gives one digest.
+    """
+    return f"{branch}@sha1:{commit}" if branch else f"sha1:{commit}"
 
 
 def commit_time(repo: git.Repo, sha: str) -> str:
@@ -106,14 +109,14 @@ def read_env_commit(repo_path: Path, env: str, rev: str | None) -> EnvCommit:
         repo = open_repo(repo_path, create=False)
     except RepoError as exc:
         raise BundleInputError(str(exc)) from None
-    sha, revision = resolve_rev(repo, rev)
+    shown, sha = resolve_rev(repo, rev)
     root = f"env/{name}"
     files = {p: d for p, d in read_files(repo, sha, root).items() if p.startswith(root + "/")}
     if not files:
         listing = _git(repo, "ls-tree", "--name-only", sha, "--", "env/") or ""
         known = ", ".join(sorted(p.removeprefix("env/") for p in listing.splitlines())) or "none"
-        raise BundleInputError(f"unknown environment {name!r}: no env/{name}/ at {revision} (environments there: {known})")
-    return EnvCommit(name, sha, revision, commit_time(repo, sha), files)
+        raise BundleInputError(f"unknown environment {name!r}: no env/{name}/ at {shown} (environments there: {known})")
+    return EnvCommit(name, shown, sha, commit_time(repo, sha), files)
 
 
 def default_tag(env: str, commit: str) -> str:
@@ -127,13 +130,13 @@ def build_bundle(snapshot: EnvCommit, tag: str | None = None, source: str | None
     lock_path = f"{root}/{LOCK_FILE}"
     raw_lock = snapshot.files.get(lock_path)
     if raw_lock is None:
-        raise BundleInputError(f"{lock_path} is missing at {snapshot.revision}: not a folder written by ccp-gitops compile")
+        raise BundleInputError(f"{lock_path} is missing at {snapshot.rev}: not a folder written by ccp-gitops compile")
     try:
         lock: Any = json.loads(raw_lock)
     except ValueError:
-        raise BundleMismatch(f"{lock_path} at {snapshot.revision} is not valid JSON") from None
+        raise BundleMismatch(f"{lock_path} at {snapshot.rev} is not valid JSON") from None
     if not isinstance(lock, dict):
-        raise BundleMismatch(f"{lock_path} at {snapshot.revision} is not a JSON object")
+        raise BundleMismatch(f"{lock_path} at {snapshot.rev} is not a JSON object")
     record: dict[str, Any] = lock.get("bundle") or {}
     tag = tag or default_tag(snapshot.env, snapshot.commit)
     if not TAG_PATTERN.match(tag):
@@ -145,16 +148,17 @@ def build_bundle(snapshot: EnvCommit, tag: str | None = None, source: str | None
     recorded = (record.get("layer") or {}).get("digest")
     if recorded is not None and recorded != layer.digest:
         raise BundleMismatch(
-            f"{root} at {snapshot.revision} gives content layer {layer.digest} but its lock records {recorded}: "
+            f"{root} at {snapshot.rev} gives content layer {layer.digest} but its lock records {recorded}: "
             f"the folder was edited after compile, or compiled by another ccp-gitops version "
             f"(lock: {lock.get('compiler_version', '?')}); recompile it, then bundle"
         )
     config = Blob(FLUX_CONFIG_MEDIA_TYPE, raw_lock, {TITLE: lock_path})
-    annotations = {CREATED: snapshot.created, REVISION: snapshot.revision, SOURCE: str(source)}
+    revision = flux_revision(snapshot.commit, record.get("branch"))
+    annotations = {CREATED: snapshot.created, REVISION: revision, SOURCE: str(source)}
     return Bundle(
         snapshot.env,
         snapshot.commit,
-        snapshot.revision,
+        revision,
         snapshot.created,
         str(source),
         tag,

@@ -99,7 +99,7 @@ def build_tree(
     }
     tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock).encode()
     # Last: the bundle layer covers every other file of the folder, the README included.
-    tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), str(env.delivery["repo_url"]))
+    tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), env.delivery)
     tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
     return tree
 
@@ -115,11 +115,13 @@ def bundle_layer(files: dict[str, bytes], root: str) -> Blob:
     return tar_gzip_layer(content, FLUX_CONTENT_MEDIA_TYPE)
 
 
-def bundle_record(layer: Blob, source_url: str) -> dict[str, Any]:
-    """The lock's ``bundle`` entry: what ``ccp-gitops bundle`` must produce from this folder."""
+def bundle_record(layer: Blob, delivery: dict[str, Any]) -> dict[str, Any]:
+    """The lock's ``bundle`` entry: the layer ``ccp-gitops bundle`` must produce from this folder,
+    and the source URL and branch its annotations name (so they depend on the commit alone)."""
     return {
+        "branch": str(delivery["branch"]),
         "layer": {"mediaType": layer.media_type, "digest": layer.digest, "size": len(layer.data)},
-        "source": source_url,
+        "source": str(delivery["repo_url"]),
     }
 
 
