@@ -28,6 +28,7 @@ from .oci import (
     write_layout,
 )
 from .pipeline import env_name
+from .source import DNS_LABEL
 
 
 class BundleInputError(Exception):
@@ -105,6 +106,8 @@ def commit_time(repo: git.Repo, sha: str) -> str:
 def read_env_commit(repo_path: Path, env: str, rev: str | None) -> EnvCommit:
     """The env folder at ``rev`` from the env repo at ``repo_path``."""
     name = env_name(env)
+    if not DNS_LABEL.match(name):
+        raise BundleInputError(f"invalid environment {env!r}: name it env/NAME, overlays/NAME or NAME")
     try:
         repo = open_repo(repo_path, create=False)
     except RepoError as exc:
@@ -139,8 +142,7 @@ def build_bundle(snapshot: EnvCommit, tag: str | None = None, source: str | None
         raise BundleMismatch(f"{lock_path} at {snapshot.rev} is not a JSON object")
     record: dict[str, Any] = lock.get("bundle") or {}
     tag = tag or default_tag(snapshot.env, snapshot.commit)
-    if not TAG_PATTERN.match(tag):
-        raise BundleInputError(f"invalid tag {tag!r}: 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
+    check_tag(tag)
     source = source or record.get("source")
     if not source:
         raise BundleInputError(f"{lock_path} records no source URL: pass --source URL")
@@ -169,9 +171,16 @@ def build_bundle(snapshot: EnvCommit, tag: str | None = None, source: str | None
     )
 
 
+def check_tag(tag: str) -> None:
+    if not TAG_PATTERN.match(tag):
+        raise BundleInputError(f"invalid tag {tag!r}: 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
+
+
 def check_output(output: Path) -> None:
-    """``output`` must be missing or an empty directory."""
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
+    """``output`` must be missing or an empty directory (not a symlink: the layout replaces it)."""
+    if output.is_symlink():
+        raise BundleInputError(f"{output}: is a symlink; name a new or empty directory for --output")
+    if output.exists() and not output.is_dir():
         raise BundleInputError(f"{output}: exists and is not a directory; name a new or empty directory for --output")
     if output.is_dir() and any(output.iterdir()):
         raise BundleInputError(f"{output}: directory is not empty; name a new or empty directory for --output")
@@ -182,6 +191,8 @@ def run_bundle(
 ) -> Bundle:
     """Bundle ``env`` at ``rev`` of the env repo into a new OCI image layout at ``output``."""
     check_output(output)
+    if tag is not None:
+        check_tag(tag)
     bundle = build_bundle(read_env_commit(repo_path, env, rev), tag, source)
     write_layout(output, [bundle.config, bundle.layer], bundle.manifest, bundle.tag)
     return bundle

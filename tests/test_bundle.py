@@ -268,6 +268,7 @@ def test_naming_the_commit_by_branch_or_sha_gives_one_digest(compiled: tuple[Pat
         (["env/prod", "--rev", "--all"], "unknown revision '--all'"),
         (["env/nope"], "unknown environment 'nope': no env/nope/ at main (environments there: dev, prod)"),
         (["env/prod", "--tag", "-bad"], "invalid tag '-bad'"),
+        (["env/../prod"], "invalid environment 'env/../prod'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -294,6 +295,15 @@ def test_output_must_be_new_or_an_empty_directory(compiled: tuple[Path, Path, st
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().splitlines() == [f"ccp-gitops: {out}: {message}; name a new or empty directory for --output"]
     assert a_file.read_text() == "x" and (full / "keep").read_text() == "mine"
+    target = tmp_path / "target"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    proc = run_cli("bundle", "env/prod", "--repo", str(repo), "--output", str(link))
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"ccp-gitops: {link}: is a symlink; name a new or empty directory for --output"
+    ]
+    assert link.is_symlink() and list(target.iterdir()) == []
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = run_cli("bundle", "env/prod", "--repo", str(repo), "--output", str(empty))
