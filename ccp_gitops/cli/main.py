@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from . import bundle as bundle_verb
 from . import compile as compile_verb
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ def main(
 
 
 app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_verb.compile_command)
+app.command("bundle", help=bundle_verb.HELP, no_args_is_help=True)(bundle_verb.bundle_command)
 
 
 def run() -> None:
