@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DEMO_REPO ?= $(CURDIR)/build/env-repo
 PYTEST_ARGS ?=
 
+include scripts/test-deps.mk
+
 .PHONY: demo test install install-test lint typecheck bench clean
 
 $(BIN)/python:
@@ -25,7 +27,7 @@ demo: install
 	@echo "  cat $(DEMO_REPO)/env/prod/README.md    # components, waves, how to reproduce"
 	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
 
-test: install-test
+test: install-test test-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 typecheck: install-test

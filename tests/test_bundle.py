@@ -220,7 +220,7 @@ def test_read_bundle_equals_the_commit_and_compares_two_bundles(tmp_path: Path, 
     run_bundle(repo, "prod", None, tmp_path / "one")
     assert read_bundle(tmp_path / "one") == read_files(git.Repo(repo), first, "env/prod")
     overlay = source_copy / "overlays" / "prod" / "env.yaml"
-    overlay.write_text(overlay.read_text() + "    values: {memory_mb: 512}\n")
+    overlay.write_text(overlay.read_text().replace("replicas: {memcached: 2}", "replicas: {memcached: 2}\n    values: {memory_mb: 512}"))
     second = compile_into(source_copy, repo)
     run_bundle(repo, "prod", second, tmp_path / "two")
     one, two = read_bundle(tmp_path / "one"), read_bundle(tmp_path / "two")
