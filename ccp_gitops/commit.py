@@ -9,7 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 import git
-from gitdb import IStream
+from gitdb import IStream  # type: ignore[import-untyped]
 
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

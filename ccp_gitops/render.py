@@ -11,7 +11,8 @@ from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 from jinja2 import FunctionLoader, StrictUndefined, Undefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from .problems import InputError, Location, Problem
@@ -91,7 +92,7 @@ def oslo_ini(sections: Mapping[str, Any] | None) -> str:
     names = sorted(sections, key=lambda s: (s != "DEFAULT", s))
     for section in names:
         options = sections[section] or {}
-        lines = []
+        lines: list[str] = []
         for option in sorted(options):
             value = options[option]
             if value is None:

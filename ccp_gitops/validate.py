@@ -20,7 +20,7 @@ SCHEMA_BASE_URL = "https://ccp-gitops.dev/schemas/"
 
 
 @lru_cache(maxsize=None)
-def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg]
+def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg,unused-ignore]
     resources = []
     for path in sorted(schema_dir.glob("*.schema.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -76,7 +76,7 @@ def schema_problems(
     for top in validator.iter_errors(instance):
         for err in _leaf_errors(top):
             path = base + tuple(err.absolute_path)
-            if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+            if err.validator == "additionalProperties" and isinstance(err.instance, Mapping) and isinstance(err.schema, Mapping):
                 allowed = set(err.schema.get("properties", {}))
                 patterns = list(err.schema.get("patternProperties", {}))
                 for key in sorted(err.instance):
