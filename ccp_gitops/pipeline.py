@@ -51,7 +51,9 @@ def source_commit(root: Path) -> str:
 def input_digest(source: Source, env: Environment) -> str:
     """sha256 over the source files this environment reads."""
     h = hashlib.sha256()
-    docs = [source.defaults] + [source.overlays[name] for name in env.chain]
+    docs = [*source.bases, *(source.overlays[name] for name in env.chain)]
+    if source.site is not None:
+        docs.append(source.site)
     texts = list(source.macros)
     for name in env.components:
         comp = source.components[name]

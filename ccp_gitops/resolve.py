@@ -135,8 +135,11 @@ def resolve(source: Source, env: str) -> Environment:
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
     settings_origins: Origins = {}
-    defaults = source.defaults
-    merge(settings, settings_origins, {k: v for k, v in defaults.data.items() if k != "releases"}, Layer(defaults, (), "base"))
+    matrix_origins: Origins = {}
+    releases: dict[str, Any] = {}
+    for base in source.bases:
+        merge(settings, settings_origins, {k: v for k, v in base.data.items() if k != "releases"}, Layer(base, (), "base"))
+        merge(releases, matrix_origins, base.data.get("releases", {}), Layer(base, ("releases",), "base"))
     enabled: dict[str, Location] = {}
     overrides: dict[str, list[tuple[Layer, dict[str, Any]]]] = {}
     problems: list[Problem] = []
@@ -156,10 +159,13 @@ def resolve(source: Source, env: str) -> Environment:
             enabled[comp] = doc.locate_key(("components", comp))
             body = {k: v for k, v in spec.items() if k != "enabled"}
             overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    for key in ("namespace", "openstack_release", "kubernetes_version"):
+        if key not in settings:
+            where = source.overlays[env].locate(())
+            problems.append(Problem(where, f"{key!r} is set neither in base/defaults.yaml nor in the overlay chain {' -> '.join(chain)}"))
     raise_if_errors(problems)
     environment = Environment(env, chain, settings, settings_origins)
     release = str(settings["openstack_release"])
-    releases = defaults.data.get("releases", {})
     if release not in releases:
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
         raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{_suggest(release, sorted(releases))}")])
@@ -174,7 +180,7 @@ def resolve(source: Source, env: str) -> Environment:
         for container, ref in list(values["images"].items()):
             if ref in matrix:
                 values["images"][container] = matrix[ref]
-                origins[("images", container)].append(defaults.locate(("releases", release, "images", ref)))
+                origins[("images", container)].append(matrix_origins[(release, "images", ref)][-1])
             elif not any(c in ref for c in "/:@"):
                 where = origins[("images", container)][-1]
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
