@@ -190,3 +190,22 @@ def test_without_crds_custom_resources_are_a_warning(tmp_path: Path) -> None:
     proc = cli("compile", "prod", "--repo", str(tmp_path / "r"), env={"CCP_CRDS": ""})
     assert proc.returncode == 0, proc.stderr
     assert "warning: custom resources not validated (ExternalSecret.external-secrets.io" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "include",
+    ['{% include "/etc/passwd" %}', '{% include "../../../etc/passwd" %}', '{% import "base/templates/../../../../etc/hostname" as x %}'],
+)
+def test_templates_cannot_read_files_outside_the_source(include: str, source_copy: Path, tmp_path: Path) -> None:
+    _append(MEMCACHED_T, include + "\n")(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(MEMCACHED_T + ":")
+    assert "root:" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_component_key_with_traversal_is_refused(source_copy: Path) -> None:
+    _edit(PROD, "  memcached:\n", '  "../memcached":\n')(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "does not match" in proc.stderr
