@@ -81,6 +81,7 @@ def test_local_settings_dev_without_tls(catalogue: Path) -> None:
     assert "SESSION_COOKIE_SECURE" not in literals
     assert literals["HORIZON_IMAGES_UPLOAD_MODE"] == "legacy"
     assert "horizon.openstack-dev.svc" in literals["ALLOWED_HOSTS"]
+    assert "localhost" in literals["ALLOWED_HOSTS"]  # port-forward without an ingress
 
 
 def test_glance_accepts_direct_uploads_from_the_dashboard(catalogue: Path) -> None:
