@@ -3,18 +3,16 @@ and every object of this catalogue's components validates against its schema."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
-from .support import compiled, find, kustomize_build, validate_builtin
+from ccp_gitops.check_schema import SchemaChecker
+
+from .support import compiled, find, kustomize_build
 
 ENVS = ["dev", "staging", "prod", "prod-eu"]
-MINE = {"rabbitmq", "glance", "horizon", "logging", "monitoring"}
 CRD_GROUPS = {"external-secrets.io", "generators.external-secrets.io"}
 
 
@@ -27,36 +25,14 @@ def test_kustomize_builds(catalogue: Path, tmp_path: Path, env: str) -> None:
     assert {d["metadata"].get("namespace") for d in docs if d["kind"] == "Deployment"} == {compiled(catalogue, env).env.namespace}
 
 
-@functools.lru_cache(maxsize=None)
-def _crd_validators(crds_dir: Path) -> dict[tuple[str, str, str], Any]:
-    """(group, version, kind) -> validator of every served version of the External Secrets CRDs."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    validators = {}
-    for path in sorted(crds_dir.glob("*external-secrets.io_*.yaml")):
-        for crd in yaml.load_all(path.read_text(), Loader=loader):
-            if not crd or crd.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = crd["spec"]
-            for version in spec["versions"]:
-                if version.get("served"):
-                    schema = version["schema"]["openAPIV3Schema"]
-                    validators[(spec["group"], version["name"], spec["names"]["kind"])] = jsonschema.Draft202012Validator(schema)
-    return validators
-
-
 @pytest.mark.parametrize("env", ENVS)
 def test_objects_match_their_schemas(catalogue: Path, crds_dir: Path, env: str) -> None:
+    """Every object, strictly, against Kubernetes' OpenAPI schema and the reference CRDs."""
     result = compiled(catalogue, env)
-    version = str(result.env.settings["kubernetes_version"])
-    crds = _crd_validators(crds_dir)
-    for obj in result.objects:
-        if obj.component not in MINE:
-            continue
-        if obj.id.group in CRD_GROUPS:
-            group, api_version = obj.body["apiVersion"].split("/")
-            crds[(group, api_version, obj.id.kind)].validate(obj.body)
-        else:
-            validate_builtin(obj.body, version)
+    checker = SchemaChecker(str(result.env.settings["kubernetes_version"]), [crds_dir])
+    problems = [str(p) for obj in result.objects for p in checker.check(obj.body, obj.origin)]
+    assert problems == []
+    assert {o.id.group for o in result.objects} >= CRD_GROUPS
 
 
 def test_staging_sizes(catalogue: Path) -> None:
