@@ -6,6 +6,7 @@ import typer
 
 from .. import __version__
 from . import compile as compile_verb
+from . import diff as diff_verb
 
 app = typer.Typer(
     name="ccp-gitops",
@@ -34,6 +35,7 @@ def main(
 
 
 app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_verb.compile_command)
+app.command("diff", help=diff_verb.HELP, no_args_is_help=False)(diff_verb.diff_command)
 
 
 def run() -> None:
