@@ -109,7 +109,7 @@ def _resource_blocks(item: ResourceChange, section: str) -> list[Block]:
 
 
 def _summary_table(report: DiffReport, env: str) -> str:
-    rows = ["| component | wave | added | changed | removed | restarts | job reruns | risks |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| component | wave | added | changed | removed | restarts | job runs | risks |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for comp, wave in report.components(env):
         counts = [report.count(c, env, comp) for c in ("added", "changed", "removed")]
         restarts = sum(1 for r in report.restarts if r.env == env and r.component == comp)

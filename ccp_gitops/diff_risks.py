@@ -113,12 +113,17 @@ def _secret_risks(pair: Pair) -> list[tuple[Severity, str, str]]:
     assert pair.old is not None and pair.new is not None
     if not (pair.id.group == "external-secrets.io" and pair.id.kind == "ExternalSecret"):
         return []
-    policy = _spec(pair.new.body).get("refreshPolicy")
+    spec = _spec(pair.new.body)
     if not _generator_backed(pair.new.body):
         return []
-    if policy == "CreatedOnce":
+    if spec.get("refreshPolicy") == "CreatedOnce":
         return [("medium", "secret-not-refreshed", "refreshPolicy is CreatedOnce: this change does not reach the existing Secret; recreating the ExternalSecret applies it but generates a new password")]
-    return [("high", "credential-rotation", "this ExternalSecret uses a generator: External Secrets generates a new value when it refreshes after a change, which rotates the credential")]
+    interval = str(spec.get("refreshInterval", "1h"))
+    if spec.get("refreshPolicy") in (None, "Periodic") and interval not in ("0", "0s"):
+        when = f"after this change and then every {interval} (refreshPolicy Periodic)"
+    else:
+        when = "after this change"
+    return [("high", "credential-rotation", f"this ExternalSecret is filled by a generator: External Secrets generates a new value {when}, which rotates the credential under its consumers")]
 
 
 def risks(

@@ -104,7 +104,7 @@ def env_counts(report: DiffReport, env: str) -> str:
     reruns = sum(1 for r in report.reruns if r.env == env)
     risks = sum(1 for r in report.risks if r.env == env)
     objects = ", ".join(f"{report.count(c, env)} {c}" for c in ("added", "changed", "removed"))
-    return f"{objects}; {plural(restarts, 'restart')}, {plural(reruns, 'job rerun')}, {plural(risks, 'risk')}"
+    return f"{objects}; {plural(restarts, 'restart')}, {plural(reruns, 'job run')}, {plural(risks, 'risk')}"
 
 
 def rollout(report: DiffReport, env: str) -> list[Restart | Rerun]:

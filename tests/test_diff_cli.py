@@ -1,0 +1,191 @@
+"""The diff verb as a user runs it: exit codes, bad input, colour only on a terminal, output files."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli
+
+from diff_fixtures import FIXED_GIT_ENV, SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fixed_git")
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    """(fixture source, env repo holding its compile on main)."""
+    source = copy_source(tmp_path / "source")
+    repo = tmp_path / "env-repo"
+    compile_into(source, repo)
+    return source, repo
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert proc.stdout == ""
+    return lines[0]
+
+
+def test_cli_output_is_the_golden_output(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    apply_edits(source, SCENARIOS["image-bump"])
+    for fmt, suffix in (("text", "txt"), ("markdown", "md"), ("json", "json")):
+        proc = cli("diff", "prod", "--source", str(source), "--repo", str(repo), "--format", fmt, env=FIXED_GIT_ENV)
+        assert proc.returncode == 0, proc.stderr
+        check_golden(f"image-bump.{suffix}", proc.stdout)
+
+
+def test_exit_code_flags_differences_only_when_asked(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    args = ["diff", "--source", str(source), "--repo", str(repo)]
+    same = cli(*args, "--exit-code")
+    assert (same.returncode, same.stdout) == (0, f"env/prod: main@{_head(repo)[:10]} -> source\n  no changes\n"), same.stderr
+    apply_edits(source, SCENARIOS["replicas"])
+    assert cli(*args).returncode == 0
+    changed = cli(*args, "--exit-code", "--format", "json")
+    assert changed.returncode == 1, changed.stderr
+    assert json.loads(changed.stdout)["summary"]["changed"] == 2
+
+
+def test_rev_to_rev(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    apply_edits(source, SCENARIOS["component-removed"])
+    compile_into(source, repo, branch="review/remove-worker")
+    proc = cli("diff", "--repo", str(repo), "--from", "main", "--to", "review/remove-worker", "--exit-code")
+    assert proc.returncode == 1, proc.stderr
+    assert "- PersistentVolumeClaim/openstack/worker-scratch" in proc.stdout
+    assert proc.stdout.startswith("env/prod: main@")
+    back = cli("diff", "env/prod", "--repo", str(repo), "--from", "review/remove-worker", "--to", "main", "--format", "json")
+    data = json.loads(back.stdout)
+    assert data["summary"] == {"added": 2, "changed": 0, "removed": 0, "upgrades": 0, "restarts": 0, "reruns": 0, "risks": 0}
+    assert cli("diff", "--repo", str(repo), "--from", "main", "--to", "main", "--exit-code").returncode == 0
+
+
+def _head(repo: Path) -> str:
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "main"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "no-such-branch", "--to", "main"], "ccp-gitops: unknown revision 'no-such-branch' in env repo"),
+        (["--from", "main", "--to", "main~5"], "ccp-gitops: unknown revision 'main~5' in env repo"),
+        (["staging", "--from", "main", "--to", "main"], "ccp-gitops: unknown environment 'staging': no env/staging/ in main or main (found: prod)"),
+        (["--to", "main"], "ccp-gitops: --to needs --from"),
+        (["--format", "yaml"], "ccp-gitops: --format must be one of text, markdown, json (got 'yaml')"),
+        (["--format", "markdown", "--max-bytes", "100"], "ccp-gitops: --max-bytes must be at least 2000 (got 100)"),
+        (["--from", "--help-me"], "ccp-gitops: invalid revision '--help-me'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(setup: tuple[Path, Path], args: list[str], message: str) -> None:
+    source, repo = setup
+    line = one_line_error(cli("diff", *args, "--source", str(source), "--repo", str(repo)))
+    assert line.startswith(message), line
+
+
+def test_unknown_environment_in_source_mode(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    line = one_line_error(cli("diff", "staging", "--source", str(source), "--repo", str(repo)))
+    assert line == "overlays/staging:0:0: unknown environment 'staging' (known: prod)"
+
+
+def test_missing_or_non_git_repo(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    source, _ = setup
+    line = one_line_error(cli("diff", "--source", str(source), "--repo", str(tmp_path / "nowhere")))
+    assert line == f"ccp-gitops: {tmp_path / 'nowhere'}: no env repo here (compile first, or pass --repo)"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    line = one_line_error(cli("diff", "--source", str(source), "--repo", str(plain)))
+    assert line == f"ccp-gitops: {plain}: not a git repository"
+
+
+def test_bad_source_is_reported_with_its_location(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    apply_edits(source, [("components/cache/templates/cache.yaml.j2", "{{ replicas.cache }}", "{{ replicas.cache ")])
+    line = one_line_error(cli("diff", "--source", str(source), "--repo", str(repo)))
+    assert line.startswith("components/cache/templates/cache.yaml.j2:"), line
+
+
+def test_broken_yaml_in_the_env_repo_names_rev_path_line(setup: tuple[Path, Path]) -> None:
+    _, repo = setup
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "checkout", "-q", "-b", "hand-edit"], check=True)
+    (repo / "env/prod/cache/deployment-cache.yaml").write_text("apiVersion: apps/v1\nkind: [Deployment\n")
+    subprocess.run([*git, "commit", "-qam", "break it"], check=True, env={**os.environ, **FIXED_GIT_ENV})
+    line = one_line_error(cli("diff", "--repo", str(repo), "--from", "main", "--to", "hand-edit"))
+    assert line.startswith("hand-edit:env/prod/cache/deployment-cache.yaml:3:1: not valid YAML"), line
+
+
+def test_no_colour_when_piped_colour_on_a_terminal_unless_no_color(setup: tuple[Path, Path]) -> None:
+    source, repo = setup
+    apply_edits(source, SCENARIOS["replicas"])
+    args = ["diff", "--source", str(source), "--repo", str(repo)]
+    assert "\x1b[" not in cli(*args).stdout
+
+    def on_terminal(extra_env: dict[str, str]) -> str:
+        primary, secondary = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        env.update({"TERM": "xterm-256color", "COLUMNS": "200", **extra_env})
+        proc = subprocess.Popen([sys.executable, "-m", "ccp_gitops", *args], stdout=secondary, stderr=subprocess.PIPE, env=env)
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait()
+        os.close(primary)
+        assert proc.returncode == 0
+        return b"".join(chunks).decode()
+
+    coloured = on_terminal({})
+    assert "\x1b[" in coloured and "spec.replicas: 2 -> 3" in coloured
+    assert "\x1b[" not in on_terminal({"NO_COLOR": "1"})
+
+
+def test_output_dir_writes_numbered_parts_and_removes_stale_ones(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    source, repo = setup
+    apply_edits(source, SCENARIOS["release-change"])
+    out = tmp_path / "comment"
+    out.mkdir()
+    (out / "ccp-gitops-diff-009.md").write_text("stale")
+    proc = cli("diff", "--source", str(source), "--repo", str(repo), "--format", "markdown", "--max-bytes", "2000", "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(out.iterdir())
+    assert proc.stdout.splitlines() == [str(f) for f in files]
+    assert len(files) > 1 and all(f.name.startswith("ccp-gitops-diff-") for f in files)
+    for index, path in enumerate(files, 1):
+        data = path.read_bytes()
+        assert len(data) <= 2000
+        assert data.decode().startswith(f"<!-- ccp-gitops-diff part {index}/{len(files)} -->\n")
+
+
+def test_help_has_examples() -> None:
+    proc = cli("diff", "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.count("Example: ccp-gitops diff") >= 3
+
+
+def test_bundled_prod_catalogue_against_its_own_compile_reports_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "env-repo"
+    compile_proc = cli("compile", "env/prod", "--source", str(ROOT), "--repo", str(repo))
+    assert compile_proc.returncode == 0, compile_proc.stderr
+    proc = cli("diff", "env/prod", "--source", str(ROOT), "--repo", str(repo), "--exit-code")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.endswith("  no changes\n")
+    data = json.loads(cli("diff", "env/prod", "--source", str(ROOT), "--repo", str(repo), "--format", "json").stdout)
+    assert data["summary"] == {"added": 0, "changed": 0, "removed": 0, "upgrades": 0, "restarts": 0, "reruns": 0, "risks": 0}
+    assert data["resources"] == [] and data["environments"][0]["from"]["exists"] is True
