@@ -104,11 +104,9 @@ def compare_ini(old: Ini, new: Ini) -> list[OptionChange]:
 
 
 def unified(name: str, old: str, new: str) -> str:
-    """A unified diff of two texts with credentials masked line by line."""
-    old_lines = [mask_line(line) for line in old.splitlines()]
-    new_lines = [mask_line(line) for line in new.splitlines()]
-    lines = difflib.unified_diff(old_lines, new_lines, f"a/{name}", f"b/{name}", lineterm="", n=2)
-    return "\n".join(lines)
+    """A unified diff of two texts, credentials masked line by line (a changed secret still shows as -/+)."""
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{name}", f"b/{name}", lineterm="", n=2)
+    return "\n".join(line if n < 2 else line[:1] + mask_line(line[1:]) for n, line in enumerate(lines))
 
 
 def _is_ini_name(name: str) -> bool:

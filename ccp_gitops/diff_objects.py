@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from .diff_config import compare_data, mask_credentials
+from .diff_config import compare_data, mask_credentials, mask_line
 from .diff_model import FieldChange, FileChange, Op
 from .resid import ResId
 
@@ -102,7 +102,12 @@ def _keyed(items: list[Any]) -> dict[str, Any] | None:
 
 
 def _mask(value: Any) -> Any:
-    return mask_credentials(value) if isinstance(value, str) else value
+    """Credentials hidden in a string value: URL passwords; ``password: x`` lines in multi-line text."""
+    if not isinstance(value, str):
+        return value
+    if "\n" in value:
+        return "\n".join(mask_line(line) for line in value.split("\n"))
+    return mask_credentials(value)
 
 
 class _Walker:

@@ -189,3 +189,31 @@ def test_bundled_prod_catalogue_against_its_own_compile_reports_nothing(tmp_path
     data = json.loads(cli("diff", "env/prod", "--source", str(ROOT), "--repo", str(repo), "--format", "json").stdout)
     assert data["summary"] == {"added": 0, "changed": 0, "removed": 0, "upgrades": 0, "restarts": 0, "reruns": 0, "risks": 0}
     assert data["resources"] == [] and data["environments"][0]["from"]["exists"] is True
+
+
+def test_secret_values_never_appear_in_any_format(setup: tuple[Path, Path]) -> None:
+    """A hand-committed Secret with data and an ExternalSecret template change: said to change, never shown."""
+    source, repo = setup
+    git = ["git", "-C", str(repo)]
+    env = {**os.environ, **FIXED_GIT_ENV}
+    secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: legacy\n  namespace: openstack\ndata:\n  password: {value}\nstringData:\n  token: {token}\n"
+    path = repo / "env/prod/api/secret-legacy.yaml"
+    subprocess.run([*git, "checkout", "-q", "-b", "with-secret"], check=True)
+    path.write_text(secret.format(value="b2xkLXNlY3JldA==", token="old-token-value"))
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "legacy secret"], check=True, env=env)
+    apply_edits(source, SCENARIOS["secret-change"])
+    compile_into(source, repo, branch="rotated")  # from main: a compile replaces env/prod/ as a whole
+    subprocess.run([*git, "checkout", "-q", "rotated"], check=True)
+    path.write_text(secret.format(value="bmV3LXNlY3JldA==", token="new-token-value"))
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "rotate"], check=True, env=env)
+    for fmt in ("text", "markdown", "json"):
+        out = cli("diff", "--repo", str(repo), "--from", "with-secret", "--to", "rotated", "--format", fmt).stdout
+        for value in ("b2xkLXNlY3JldA==", "bmV3LXNlY3JldA==", "old-token-value", "new-token-value", "db-primary", "db.openstack.svc", "{{ .password }}"):
+            assert value not in out, (fmt, value)
+        assert "redacted" in out
+    data = json.loads(cli("diff", "--repo", str(repo), "--from", "with-secret", "--to", "rotated", "--format", "json").stdout)
+    fields = {f["path"]: f for r in data["resources"] for f in r["fields"]}
+    assert fields["data.password"] == {"path": "data.password", "op": "change", "redacted": True}
+    assert fields["stringData.token"] == {"path": "stringData.token", "op": "change", "redacted": True}
