@@ -136,6 +136,8 @@ class _Walker:
         if isinstance(old, dict) and isinstance(new, dict):
             for key in [*old, *(k for k in new if k not in old)]:
                 here = keys + (str(key),)
+                if here in self.skip:
+                    continue
                 if key not in new:
                     self.emit(here, "remove", old[key], None)
                 elif key not in old:

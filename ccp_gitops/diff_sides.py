@@ -19,7 +19,7 @@ from .layout import LOCK_FILE
 from .problems import InputError, Location, Problem
 from .resid import ResId
 
-KUSTOMIZE_CONFIG = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+KUSTOMIZE_CONFIG_API = "kustomize.config.k8s.io/"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -122,9 +122,12 @@ def read_lock(tree: Tree) -> dict[str, Any] | None:
 
 
 def object_file(tree: Tree, path: str) -> bool:
-    """True for files that hold Kubernetes objects (YAML, not kustomize's own config)."""
-    name = path.rsplit("/", 1)[-1]
-    return path.startswith(tree.root + "/") and name.endswith(YAML_SUFFIXES) and name not in KUSTOMIZE_CONFIG
+    """True for files that may hold Kubernetes objects: YAML under the env folder.
+
+    kustomization.yaml files are read too (a Flux Kustomization may live in one); kustomize's
+    own config documents are skipped by apiVersion when parsing.
+    """
+    return path.startswith(tree.root + "/") and path.endswith(YAML_SUFFIXES)
 
 
 def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, ParsedObj]:
@@ -154,7 +157,7 @@ def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, P
         for doc in docs:
             if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
                 continue
-            if str(doc.get("apiVersion", "")).startswith("kustomize.config.k8s.io/"):
+            if str(doc.get("apiVersion", "")).startswith(KUSTOMIZE_CONFIG_API):
                 continue
             rid = ResId.of(doc, namespace)
             labels = (doc.get("metadata") or {}).get("labels") or {}

@@ -217,3 +217,55 @@ def test_secret_values_never_appear_in_any_format(setup: tuple[Path, Path]) -> N
     fields = {f["path"]: f for r in data["resources"] for f in r["fields"]}
     assert fields["data.password"] == {"path": "data.password", "op": "change", "redacted": True}
     assert fields["stringData.token"] == {"path": "stringData.token", "op": "change", "redacted": True}
+
+
+def test_a_missing_branch_means_everything_is_added(tmp_path: Path) -> None:
+    source = copy_source(tmp_path / "source")
+    repo = tmp_path / "env-repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    proc = cli("diff", "--source", str(source), "--repo", str(repo), "--format", "json", "--exit-code")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["environments"][0]["from"] == {
+        "kind": "rev", "rev": "main", "commit": None, "exists": False, "source_commit": None, "compiler_version": None, "openstack_release": None,
+    }
+    assert data["summary"]["added"] == 15 and data["summary"]["changed"] == 0
+    assert [r["job"] for r in data["reruns"]] == ["api-db-sync"] and data["reruns"][0]["replaces"] is None
+    text = cli("diff", "--source", str(source), "--repo", str(repo)).stdout
+    assert text.startswith("env/prod: main (no such branch) -> source\n")
+
+
+def test_objects_outside_component_folders_use_their_own_sync_wave(setup: tuple[Path, Path]) -> None:
+    """Delivery objects (Argo CD Applications) are keyed and ordered like any other object."""
+    _, repo = setup
+    git = ["git", "-C", str(repo)]
+    app = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: api
+  namespace: argocd
+  annotations:
+    argocd.argoproj.io/sync-wave: "{wave}"
+spec:
+  project: openstack
+  destination: {{server: https://kubernetes.default.svc, namespace: openstack}}
+  source: {{repoURL: https://git.example.com/env.git, path: env/prod/api, targetRevision: main}}
+"""
+    folder = repo / "env/prod/delivery/argocd"
+    folder.mkdir(parents=True)
+    (folder / "application-api.yaml").write_text(app.format(wave=1))
+    (folder / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [application-api.yaml]\n")
+    subprocess.run([*git, "checkout", "-q", "-b", "delivery"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "delivery"], check=True, env={**os.environ, **FIXED_GIT_ENV})
+    added = json.loads(cli("diff", "--repo", str(repo), "--from", "main", "--to", "delivery", "--format", "json").stdout)
+    assert [(r["id"], r["component"], r["wave"], r["change"]) for r in added["resources"]] == [
+        ("Application.argoproj.io/argocd/api", "delivery", 1, "added")
+    ]
+    (folder / "application-api.yaml").write_text(app.format(wave=3))
+    subprocess.run([*git, "commit", "-qam", "later wave"], check=True, env={**os.environ, **FIXED_GIT_ENV})
+    changed = json.loads(cli("diff", "--repo", str(repo), "--from", "delivery~1", "--to", "delivery", "--format", "json").stdout)
+    assert changed["resources"][0]["fields"] == [
+        {"path": 'metadata.annotations["argocd.argoproj.io/sync-wave"]', "op": "change", "old": "1", "new": "3"}
+    ]
+    assert changed["resources"][0]["wave"] == 3

@@ -48,7 +48,6 @@ def _report_input_errors(exc: Exception) -> NoReturn:
 
 def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; every failure exits 2 (1 means "differences" for diff) with no traceback."""
-    from ..commit import RepoError
     from ..diff_model import DiffError
     from ..problems import InputError
 
@@ -56,7 +55,7 @@ def _guarded(action: Callable[[], T]) -> T:
         return action()
     except InputError as exc:
         _report_input_errors(exc)
-    except (DiffError, RepoError) as exc:
+    except DiffError as exc:
         fail(str(exc), EXIT_INPUT)
     except KeyboardInterrupt:
         fail("interrupted", 130)
