@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .assemble import CONFIG_DIGEST, CONFIG_FILES, JOB_BASE_NAME, pod_spec
@@ -104,7 +105,7 @@ def _classify(change: FieldChange) -> tuple[CauseKind, str | None, str]:
             names = sorted({_name(k) for k in rel[4:5]})
             return "env", container, f"{field} {', '.join(names)}" if names and field == "env" else field
         if field == "resources":
-            what = format_path(rel[4:])
+            what = format_path(("resources",) + rel[4:])
             return "resources", container, f"{what} {_short(change.old)} -> {_short(change.new)}"
         if field in ("command", "args"):
             return "command", container, field
@@ -112,7 +113,9 @@ def _classify(change: FieldChange) -> tuple[CauseKind, str | None, str]:
 
 
 def _short(value: Any) -> str:
-    return "(none)" if value is None else str(value)
+    if value is None:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def pod_causes(rid: ResId, old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Cause]:

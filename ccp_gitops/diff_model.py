@@ -14,7 +14,6 @@ CauseKind = Literal["image", "config", "env", "resources", "command", "pod-spec"
 FileFormat = Literal["ini", "text", "binary"]
 
 SEVERITY_ORDER = {"high": 0, "medium": 1}
-CHANGE_ORDER = {"removed": 0, "changed": 1, "added": 2}
 
 
 class DiffError(Exception):

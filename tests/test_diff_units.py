@@ -245,3 +245,29 @@ def test_code_fences_outgrow_backticks_in_content() -> None:
     assert block.text.startswith("````diff\n") and block.text.endswith("````\n\n")
     assert code("a`b") == "``a`b``"
     assert split_parts([block], 2000)[0].count("````") == 2
+
+
+# --- restart causes ---------------------------------------------------------------------------
+
+def test_restart_causes_name_the_container_and_what_changed() -> None:
+    from ccp_gitops.diff_impact import pod_causes
+
+    old = deployment()["spec"]["template"]
+    new = json.loads(json.dumps(old))
+    container = new["spec"]["containers"][0]
+    container["env"][0]["value"] = "2"
+    container["resources"] = {"limits": {"memory": "1Gi"}}
+    container["args"] = ["--verbose"]
+    new["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+    old["metadata"]["annotations"]["ccp-gitops.io/config-files"] = "etc/a.conf=1111111111 etc/b.conf=2222222222"
+    new["metadata"]["annotations"]["ccp-gitops.io/config-files"] = "etc/a.conf=1111111111 etc/b.conf=3333333333 etc/c.conf=4444444444"
+    rid = ResId("apps", "Deployment", "ns", "d")
+    causes = [(c.cause, c.detail) for c in pod_causes(rid, {"spec": {"template": old}}["spec"]["template"], new)]
+    assert causes == [
+        ("config", "etc/b.conf changed"),
+        ("config", "etc/c.conf added"),
+        ("env", "api: env A"),
+        ("resources", 'api: resources (none) -> {"limits":{"memory":"1Gi"}}'),
+        ("command", "api: args"),
+        ("pod-spec", "spec.volumes"),
+    ]

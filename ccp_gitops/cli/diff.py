@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, NoReturn, Optional, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from ..diff_model import DiffReport
+    from ..diff_text import Line
 
 from .common import EXIT_INPUT, SOURCE_HELP, fail, is_terminal, repo_dir, source_dir
 
@@ -73,16 +77,14 @@ def _write_parts(out_dir: Path, parts: list[str], suffix: str) -> None:
         typer.echo(str(path))
 
 
-def _print_text(lines: list[object]) -> None:
+def _print_coloured(lines: list[Line]) -> None:
+    """The text report through rich (only on a terminal): styles per line, no markup parsing."""
     from rich.console import Console
     from rich.text import Text
 
-    from ..diff_text import Line
-
     console = Console(highlight=False, soft_wrap=True, emoji=False)
     for line in lines:
-        assert isinstance(line, Line)
-        console.print(Text(line.text, style=line.style or ""))
+        console.print(Text(line.text, style=line.style))
 
 
 def diff_command(
@@ -106,7 +108,7 @@ def diff_command(
         fail(f"--max-bytes must be at least {MIN_MAX_BYTES} (got {max_bytes})", EXIT_INPUT)
     names = list(envs or [])
 
-    def run() -> object:
+    def run() -> DiffReport:
         from ..diff import diff_revs, diff_source
 
         if from_rev is not None and to_rev is not None:
@@ -114,9 +116,6 @@ def diff_command(
         return diff_source(source_dir(source), names, repo_dir(repo), from_rev)
 
     report = _guarded(run)
-    from ..diff_model import DiffReport
-
-    assert isinstance(report, DiffReport)
     if fmt == "json":
         from ..diff_json import render_json
 
@@ -129,7 +128,7 @@ def diff_command(
         from ..diff_text import render_text, report_lines
 
         if output_dir is None and is_terminal():
-            _print_text(list(report_lines(report)))
+            _print_coloured(report_lines(report))
             parts, suffix = [], "txt"
         else:
             parts, suffix = [render_text(report)], "txt"
