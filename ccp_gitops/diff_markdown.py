@@ -30,6 +30,7 @@ class Block:
     section: str | None = None
     fence: str = ""
     info: str = ""
+    lead: str = ""
 
 
 def esc(text: str) -> str:
@@ -51,9 +52,11 @@ def fence_for(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def code_block(lines: list[str], info: str, section: str | None) -> Block:
+def code_block(lines: list[str], info: str, section: str | None, lead: str = "") -> Block:
+    """A fenced code block; ``lead`` (e.g. the object it belongs to) stays in the same part when it fits."""
     fence = fence_for(lines)
-    return Block(f"{fence}{info}\n" + "".join(line + "\n" for line in lines) + f"{fence}\n\n", section, fence, info)
+    code = f"{fence}{info}\n" + "".join(line + "\n" for line in lines) + f"{fence}\n\n"
+    return Block(lead + code, section, fence, info, lead)
 
 
 def _value_lines(sign: str, head: str, value: object) -> list[str]:
@@ -100,12 +103,10 @@ def file_diff(item: FileChange) -> list[str]:
 
 def _resource_blocks(item: ResourceChange, section: str) -> list[Block]:
     sign = {"added": "➕ added", "removed": "➖ removed", "changed": "✏️ changed"}[item.change]
-    blocks = [Block(f"{sign} {code(str(item.id))}\n\n", section)]
+    head = f"{sign} {code(str(item.id))}\n\n"
     lines = [line for f in shown_fields(item) for line in field_diff(f)]
     lines += [line for f in item.files for line in file_diff(f)]
-    if lines:
-        blocks.append(code_block(lines, "diff", section))
-    return blocks
+    return [code_block(lines, "diff", section, head)] if lines else [Block(head, section)]
 
 
 def _summary_table(report: DiffReport, env: str) -> str:
@@ -215,9 +216,10 @@ def _fit(block: Block, budget: int) -> list[Block]:
         return [block]
     if not block.fence:
         return [Block(piece, block.section) for piece in _split_text(block.text, budget)]
+    lead = _fit(Block(block.lead, block.section), budget) if block.lead else []
     wrapper = _size(f"{block.fence}{block.info}\n{block.fence}\n\n")
-    body = block.text.split("\n", 1)[1].rsplit(block.fence, 1)[0]
-    return [
+    body = block.text[len(block.lead) :].split("\n", 1)[1].rsplit(block.fence, 1)[0]
+    return lead + [
         Block(f"{block.fence}{block.info}\n{piece}{block.fence}\n\n", block.section, block.fence, block.info)
         for piece in _split_text(body, budget - wrapper)
     ]

@@ -36,6 +36,10 @@ def test_golden_outputs(scenario_repo: tuple[Path, Path], request: pytest.Fixtur
     assert not report.empty
     check_golden(f"{name}.txt", render_text(report))
     check_golden(f"{name}.md", "".join(render_markdown(report)))
+    if name == "release-change":  # what a split comment looks like: parts, continued <details>
+        parts = render_markdown(report, 2000)
+        assert len(parts) > 1 and all(len(p.encode()) <= 2000 for p in parts)
+        check_golden(f"{name}.split-2000.md", "".join(parts))
     data = render_json(report)
     check_golden(f"{name}.json", data)
     schema = json.loads(SCHEMA_PATH.read_text())

@@ -222,8 +222,10 @@ def code_lines(parts: list[str]) -> list[str]:
 @pytest.mark.parametrize("limit", [2000, 2500, 4096, 65000])
 def test_splitter_keeps_parts_under_the_limit_and_code_blocks_whole(limit: int) -> None:
     lines = [f"- old line {i} " + "x" * (i % 90) for i in range(400)]
-    blocks = [Block("## heading\n\n"), Block("intro ü\n\n", "<b>sec</b>"), code_block(lines, "diff", "<b>sec</b>"), Block("tail\n\n")]
+    lead = "changed `Deployment.apps/ns/d`\n\n"
+    blocks = [Block("## heading\n\n"), Block("intro ü\n\n", "<b>sec</b>"), code_block(lines, "diff", "<b>sec</b>", lead), Block("tail\n\n")]
     parts = split_parts(blocks, limit)
+    assert "".join(parts).count(lead) == 1
     for index, part in enumerate(parts, 1):
         assert_well_formed(part, limit)
         assert part.startswith(f"<!-- ccp-gitops-diff part {index}/{len(parts)} -->\n")
