@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import Any, Mapping
 
-from .diff_model import FileChange, FileFormat, Op, OptionChange
+from .diff_model import FileChange, Op, OptionChange
 
 INI_SUFFIXES = (".conf", ".ini", ".cfg", ".cnf")
 REDACTED = "<redacted>"
@@ -127,8 +127,7 @@ def compare_file(name: str, old: Any, new: Any) -> FileChange | None:
             options = compare_ini(old_ini, new_ini)
             if options or op != "change":
                 return FileChange(name, op, "ini", tuple(options))
-    fmt: FileFormat = "text"
-    return FileChange(name, op, fmt, (), unified(name, old_text, new_text))
+    return FileChange(name, op, "text", (), unified(name, old_text, new_text))
 
 
 def compare_data(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, binary: bool = False) -> list[FileChange]:
