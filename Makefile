@@ -33,5 +33,8 @@ test: install-test test-deps
 typecheck: install-test
 	$(BIN)/mypy
 
+bench: install
+	$(BIN)/python benchmarks/bench_diff.py
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache
