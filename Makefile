@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DEMO_REPO ?= $(CURDIR)/build/env-repo
 PYTEST_ARGS ?=
 
+include scripts/test-deps.mk
+
 .PHONY: demo test install install-test lint typecheck bench clean
 
 $(BIN)/python:
@@ -18,18 +20,21 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
 demo: install
-	$(BIN)/ccp-gitops compile env/prod --repo $(DEMO_REPO)
+	$(BIN)/ccp-gitops compile env/prod --repo $(DEMO_REPO) $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 	@echo
 	@echo "Env repo: $(DEMO_REPO)"
 	@echo "  git -C $(DEMO_REPO) log --stat -1      # the commit"
 	@echo "  cat $(DEMO_REPO)/env/prod/README.md    # components, waves, how to reproduce"
 	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
 
-test: install-test
+test: install-test test-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 typecheck: install-test
 	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench_diff.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache

@@ -165,31 +165,57 @@ def _apply_config_digests(objs: list[Obj]) -> None:
         annotations[CONFIG_FILES] = " ".join(entries)
 
 
+def _dependency_env(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for container in _containers(pod):
+        for env in container.get("env") or []:
+            if env.get("name") == "DEPENDENCY_JOBS" and isinstance(env.get("value"), str):
+                yield env
+
+
+def _rewrite_waits(obj: Obj, renamed: dict[tuple[str, str], str]) -> None:
+    """Point the DEPENDENCY_JOBS waits of a pod at the content-named Jobs."""
+    pod = pod_spec(obj.body)
+    for env in _dependency_env(pod) if pod is not None else ():
+        names = [n.strip() for n in env["value"].split(",") if n.strip()]
+        env["value"] = ",".join(renamed.get((obj.id.namespace, n), n) for n in names)
+
+
+def _job_waits(obj: Obj) -> set[str]:
+    pod = pod_spec(obj.body)
+    return {n.strip() for env in (_dependency_env(pod) if pod else ()) for n in env["value"].split(",") if n.strip()}
+
+
 def _name_jobs(objs: list[Obj], problems: list[Problem]) -> None:
-    """Give every Job a name derived from its content, and rewrite waits on it to that name."""
+    """Give every Job a name derived from its content, and rewrite waits on it to that name.
+
+    Jobs are named in dependency order, so a Job that waits for another one carries that
+    one's digest in its own content: when db-init changes, db-sync is renamed (and reruns) too.
+    """
+    jobs = {(o.id.namespace, o.id.name): o for o in objs if o.id.kind == "Job" and o.id.group == "batch"}
     renamed: dict[tuple[str, str], str] = {}
+    pending = dict(jobs)
+    while pending:
+        ready = [key for key, job in pending.items() if not any((key[0], n) in pending for n in _job_waits(job))]
+        if not ready:
+            for job in pending.values():
+                problems.append(Problem(job.origin, f"Job {job.id.name!r} is part of a DEPENDENCY_JOBS wait cycle"))
+            return
+        for key in sorted(ready):
+            job = pending.pop(key)
+            base = job.id.name
+            if len(base) > JOB_NAME_MAX - JOB_DIGEST_LEN - 1:
+                problems.append(Problem(job.origin, f"Job name {base!r} is too long: at most {JOB_NAME_MAX - JOB_DIGEST_LEN - 1} characters leave room for its digest"))
+                continue
+            _rewrite_waits(job, renamed)
+            meta = job.body["metadata"]
+            meta["labels"][JOB_BASE_NAME] = base
+            new = f"{base}-{_short(job.body, JOB_DIGEST_LEN)}"
+            meta["name"] = new
+            renamed[key] = new
+            job.id = ResId(job.id.group, job.id.kind, job.id.namespace, new)
     for obj in objs:
-        if obj.id.kind != "Job" or obj.id.group != "batch":
-            continue
-        base = obj.id.name
-        if len(base) > JOB_NAME_MAX - JOB_DIGEST_LEN - 1:
-            problems.append(Problem(obj.origin, f"Job name {base!r} is too long: at most {JOB_NAME_MAX - JOB_DIGEST_LEN - 1} characters leave room for its digest"))
-            continue
-        meta = obj.body["metadata"]
-        meta["labels"][JOB_BASE_NAME] = base
-        new = f"{base}-{_short(obj.body, JOB_DIGEST_LEN)}"
-        meta["name"] = new
-        renamed[(obj.id.namespace, base)] = new
-        obj.id = ResId(obj.id.group, obj.id.kind, obj.id.namespace, new)
-    for obj in objs:
-        pod = pod_spec(obj.body)
-        if pod is None:
-            continue
-        for container in _containers(pod):
-            for env in container.get("env") or []:
-                if env.get("name") == "DEPENDENCY_JOBS" and isinstance(env.get("value"), str):
-                    names = [n.strip() for n in env["value"].split(",") if n.strip()]
-                    env["value"] = ",".join(renamed.get((obj.id.namespace, n), n) for n in names)
+        if obj.id.kind != "Job":
+            _rewrite_waits(obj, renamed)
 
 
 def assemble(env: Environment, rendered: list[Rendered]) -> list[Obj]:

@@ -9,7 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 import git
-from gitdb import IStream
+from gitdb import IStream  # type: ignore[import-untyped]
 
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -134,12 +134,17 @@ def recover_work_tree(repo: git.Repo, branch: str) -> None:
     status, _, _ = repo.git.diff_files("--quiet", with_extended_output=True, with_exceptions=False)
     if status != 0:  # the user changed files: not ours to touch
         return
-    index_tree = repo.git.write_tree()
-    head_tree = repo.git.rev_parse(f"{head}^{{tree}}")
     parents = repo.git.rev_list("--parents", "-n", "1", head).split()[1:]
-    parent_tree = repo.git.rev_parse(f"{parents[0]}^{{tree}}") if parents else EMPTY_TREE
-    if index_tree == parent_tree != head_tree:
-        repo.git.read_tree("-m", "-u", index_tree, head)
+    parent = parents[0] if parents else EMPTY_TREE
+    if repo.git.rev_parse(f"{parent}^{{tree}}") == repo.git.rev_parse(f"{head}^{{tree}}"):
+        return
+    # read-only check: does the index still hold the parent's tree?
+    status, _, _ = repo.git.diff_index("--cached", "--quiet", parent, "--", with_extended_output=True, with_exceptions=False)
+    if status == 0:
+        try:
+            repo.git.read_tree("-m", "-u", parent, head)
+        except git.GitCommandError:
+            pass  # another compile holds the index and is doing this very update
 
 
 def commit_files(

@@ -213,8 +213,8 @@ def readme_section(env: Environment, d: Delivery, objs: list[Obj]) -> str:
         "",
         "Inside every component, objects carry resource waves (`argocd.argoproj.io/sync-wave`): 0 secret generators,",
         "1 ExternalSecrets, 2 configuration (ConfigMaps, Services, RBAC, volumes), 3 Jobs, 4 workloads, 5 Ingresses and",
-        "LoadBalancer Services; an object that waits for another one (a Deployment for its db-sync Job, a bootstrap Job",
-        "for its API Service) goes after it. Generated passwords (ExternalSecrets and their generators) and",
+        "LoadBalancer Services (after the workloads they route to); an object that waits for another one (a Deployment",
+        "for its db-sync Job, a bootstrap Job for its API Service) goes after it. Generated passwords (ExternalSecrets and their generators) and",
         "PersistentVolumeClaims carry `argocd.argoproj.io/sync-options: Prune=false,Delete=false` and",
         "`kustomize.toolkit.fluxcd.io/prune: disabled`: removing a component never regenerates a password or drops data.",
     ]

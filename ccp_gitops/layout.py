@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__
 from .assemble import Obj
 from .emit import dump_json, dump_yaml, ordered
+from .oci import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from .resolve import Environment
 from .waves import mermaid_waves as _mermaid
 
@@ -100,9 +101,32 @@ def build_tree(
         "components": components,
         "tree_digest": _digest({p: d for p, d in tree.files.items()}),
     }
-    tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
     tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock, notes).encode()
+    # Last: the bundle layer covers every other file of the folder, the README included.
+    tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), env.delivery)
+    tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
     return tree
+
+
+def bundle_layer(files: dict[str, bytes], root: str) -> Blob:
+    """The content layer of ``ccp-gitops bundle``: every file under ``root`` except the lock.
+
+    The lock records this layer's digest, so it cannot be inside the layer (a file cannot hold
+    the digest of an archive that contains it); the bundle carries the lock as its config blob.
+    """
+    lock = f"{root}/{LOCK_FILE}"
+    content = {path: data for path, data in files.items() if path.startswith(root + "/") and path != lock}
+    return tar_gzip_layer(content, FLUX_CONTENT_MEDIA_TYPE)
+
+
+def bundle_record(layer: Blob, delivery: dict[str, Any]) -> dict[str, Any]:
+    """The lock's ``bundle`` entry: the layer ``ccp-gitops bundle`` must produce from this folder,
+    and the source URL and branch its annotations name (so they depend on the commit alone)."""
+    return {
+        "branch": str(delivery["branch"]),
+        "layer": {"mediaType": layer.media_type, "digest": layer.digest, "size": len(layer.data)},
+        "source": str(delivery["repo_url"]),
+    }
 
 
 def mermaid_waves(env: Environment) -> str:

@@ -165,7 +165,7 @@ def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError([error(display, 0, 0, f"cannot read: {exc.strerror}")]) from None
+        raise InputError([error(display, 1, 1, f"cannot read: {exc.strerror}")]) from None
     if size > limit:
         raise InputError([error(display, 1, 1, f"file is {size} bytes, over the limit of {limit}")])
     raw = path.read_bytes()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
 from .delivery import Delivery, delivery_files, readme_section
 from .layout import EnvTree, build_tree
-from .problems import InputError, error
+from .check import Checkers, check_objects, crd_dirs
+from .problems import InputError, Problem, error
 from .render import Renderer
 from .resolve import Environment, resolve
 from .source import Source, load_source
@@ -25,6 +27,7 @@ class Compiled:
     objects: list[Obj]
     tree: EnvTree
     delivery: Delivery
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def env_name(arg: str) -> str:
@@ -51,7 +54,9 @@ def source_commit(root: Path) -> str:
 def input_digest(source: Source, env: Environment) -> str:
     """sha256 over the source files this environment reads."""
     h = hashlib.sha256()
-    docs = [source.defaults] + [source.overlays[name] for name in env.chain]
+    docs = [*source.bases, *(source.overlays[name] for name in env.chain)]
+    if source.site is not None:
+        docs.append(source.site)
     texts = list(source.macros)
     for name in env.components:
         comp = source.components[name]
@@ -64,31 +69,45 @@ def input_digest(source: Source, env: Environment) -> str:
     return h.hexdigest()
 
 
-def compile_env(source: Source, renderer: Renderer, name: str, commit: str, engines: list[str] | None = None) -> Compiled:
+def compile_env(
+    source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None, engines: list[str] | None = None
+) -> Compiled:
     """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
     env = resolve(source, name)
     rendered = [renderer.render(env, comp) for comp in env.components.values()]
     objects = assemble(env, rendered)
     annotate(objects)
+    findings = check_objects(env, objects, checkers) if checkers is not None else []
+    if any(p.is_error for p in findings):
+        raise InputError(findings)
     delivery, extra = delivery_files(env, objects, engines)
     tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=readme_section(env, delivery, objects))
-    return Compiled(env, objects, tree, delivery)
+    return Compiled(env, objects, tree, delivery, findings)
 
 
-def compile_all(source_dir: Path, names: list[str], engines: list[str] | None = None) -> list[Compiled]:
-    """Compile the named environments; every problem of every environment is raised together."""
+def compile_all(
+    source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True, engines: list[str] | None = None
+) -> list[Compiled]:
+    """Compile the named environments; every problem of every environment is raised together.
+
+    ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
+    ``engines`` overrides the overlays' delivery.engines.
+    """
     source = load_source(source_dir)
     renderer = Renderer(source)
+    checkers = Checkers(crd_dirs(crds, source.root)) if check else None
     commit = source_commit(source.root)
     results: list[Compiled] = []
     problems = []
     for name in dict.fromkeys(env_name(n) for n in names):
         if name not in source.overlays:
             known = ", ".join(sorted(source.overlays))
-            problems.append(error(f"overlays/{name}", 0, 0, f"unknown environment {name!r} (known: {known})"))
+            close = difflib.get_close_matches(name, sorted(source.overlays), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
             continue
         try:
-            results.append(compile_env(source, renderer, name, commit, engines))
+            results.append(compile_env(source, renderer, name, commit, checkers, engines))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

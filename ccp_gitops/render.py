@@ -7,10 +7,13 @@ import json
 import re
 import traceback
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
-from jinja2 import FunctionLoader, StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import FunctionLoader, StrictUndefined, Undefined, TemplateError, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from .problems import InputError, Location, Problem
 from .resolve import ComponentValues, Environment
@@ -21,14 +24,9 @@ from .source import Component, Source
 _PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
 
 
-class YamlText(str):
-    """Text already encoded for YAML (the output of ``quote``/``tojson``); inserted verbatim."""
-
-
-def yaml_value(value: Any) -> str:
-    """Encode a template expression's value for a YAML manifest (the environment's finalize)."""
-    if isinstance(value, YamlText):
-        return str(value)
+def _encode(value: Any) -> str:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -42,7 +40,20 @@ def yaml_value(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=False)
 
 
+def yaml_value(value: Any) -> Markup:
+    """Encode a template expression's value for a YAML manifest (the environment's finalize).
+
+    Markup (macro output, ``quote``, ``tojson``) is template-made text and passes as it is;
+    everything else is data and is encoded so that it stays one YAML scalar or flow collection.
+    """
+    if isinstance(value, Markup):
+        return value
+    return Markup(_encode(value))
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -50,13 +61,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def quote(value: Any) -> YamlText:
-    """Filter: always emit ``value`` as a quoted YAML/JSON scalar (e.g. numbers kept as strings)."""
-    return YamlText(json.dumps(value if not isinstance(value, (int, float, bool)) or value is None else str(value)))
+def quote(value: Any) -> Markup:
+    """Filter: always emit ``value`` as a quoted YAML/JSON string (e.g. numbers kept as strings)."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return Markup(json.dumps(value if isinstance(value, str) else str(value)))
 
 
-def to_json(value: Any) -> YamlText:
-    return YamlText(json.dumps(_plain(value), sort_keys=True))
+def to_json(value: Any) -> Markup:
+    """Filter: ``value`` as one line of JSON (a YAML flow collection)."""
+    return Markup(json.dumps(_plain(value), sort_keys=True))
 
 
 def ini_value(value: Any) -> str:
@@ -78,7 +92,7 @@ def oslo_ini(sections: Mapping[str, Any] | None) -> str:
     names = sorted(sections, key=lambda s: (s != "DEFAULT", s))
     for section in names:
         options = sections[section] or {}
-        lines = []
+        lines: list[str] = []
         for option in sorted(options):
             value = options[option]
             if value is None:
@@ -90,6 +104,16 @@ def oslo_ini(sections: Mapping[str, Any] | None) -> str:
         if lines:
             out.append(f"[{section}]\n" + "\n".join(lines) + "\n")
     return "\n".join(out)
+
+
+def from_json(text: str) -> Any:
+    """Filter: parse a macro's JSON output back into data (to compose macros)."""
+    return json.loads(str(text))
+
+
+def prefix(items: Any, text: str) -> list[str]:
+    """Filter: ``text`` prepended to every item (e.g. namespace-qualified service names)."""
+    return [f"{text}{item}" for item in items]
 
 
 def digest(value: Any, length: int = 16) -> str:
@@ -115,7 +139,7 @@ class Rendered:
     manifests: list[RenderedManifest]
 
 
-def _environment(source: Source, finalize: Callable[[Any], Any]) -> SandboxedEnvironment:
+def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: bool) -> SandboxedEnvironment:
     templates = {t.name: t.text for t in source.macros}
     for comp in source.components.values():
         templates.update({t.name: t.text for t in comp.templates})
@@ -127,9 +151,9 @@ def _environment(source: Source, finalize: Callable[[Any], Any]) -> SandboxedEnv
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,
+        autoescape=autoescape,
     )
-    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value)
+    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json)
     env.globals.update(digest=digest)
     return env
 
@@ -139,24 +163,25 @@ class Renderer:
 
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.manifest_env = _environment(source, yaml_value)
-        self.file_env = _environment(source, lambda v: "" if v is None else v)
+        self.manifest_env = _environment(source, yaml_value, autoescape=True)
+        self.file_env = _environment(source, lambda v: "" if v is None else v, autoescape=False)
 
     def context(self, env: Environment, comp: ComponentValues) -> dict[str, Any]:
         features = list(env.settings.get("features", []))
         enabled = list(env.components)
         return {
-            "env": {
-                "name": env.name,
-                "namespace": env.namespace,
-                "release": env.release,
-                "region": env.settings.get("region", "RegionOne"),
-                "kubernetes_version": env.settings.get("kubernetes_version"),
-                "features": features,
-                "labels": dict(env.settings.get("labels", {})),
-                "values": env.settings.get("values", {}),
-                "components": enabled,
-            },
+            # a namespace, not a dict: ``env.values`` must not find dict.values
+            "env": SimpleNamespace(
+                name=env.name,
+                namespace=env.namespace,
+                release=env.release,
+                region=env.settings.get("region", "RegionOne"),
+                kubernetes_version=env.settings.get("kubernetes_version"),
+                features=features,
+                labels=dict(env.settings.get("labels", {})),
+                values=env.settings.get("values", {}),
+                components=enabled,
+            ),
             "component": {"name": comp.name, "version": comp.version, "wave": comp.wave, "depends_on": comp.depends_on},
             "replicas": comp.values["replicas"],
             "images": comp.values["images"],

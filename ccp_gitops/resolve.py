@@ -121,7 +121,7 @@ def overlay_chain(source: Source, env: str) -> list[str]:
         if current not in source.overlays:
             if not chain:
                 known = sorted(source.overlays)
-                raise InputError([error("overlays", 0, 0, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
+                raise InputError([error("overlays", 1, 1, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
             doc = source.overlays[chain[-1]]
             raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{_suggest(current, sorted(source.overlays))}")])
         chain.append(current)
@@ -135,8 +135,11 @@ def resolve(source: Source, env: str) -> Environment:
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
     settings_origins: Origins = {}
-    defaults = source.defaults
-    merge(settings, settings_origins, {k: v for k, v in defaults.data.items() if k != "releases"}, Layer(defaults, (), "base"))
+    matrix_origins: Origins = {}
+    releases: dict[str, Any] = {}
+    for base in source.bases:
+        merge(settings, settings_origins, {k: v for k, v in base.data.items() if k != "releases"}, Layer(base, (), "base"))
+        merge(releases, matrix_origins, base.data.get("releases", {}), Layer(base, ("releases",), "base"))
     enabled: dict[str, Location] = {}
     overrides: dict[str, list[tuple[Layer, dict[str, Any]]]] = {}
     problems: list[Problem] = []
@@ -156,10 +159,13 @@ def resolve(source: Source, env: str) -> Environment:
             enabled[comp] = doc.locate_key(("components", comp))
             body = {k: v for k, v in spec.items() if k != "enabled"}
             overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    for key in ("namespace", "openstack_release", "kubernetes_version"):
+        if key not in settings:
+            where = source.overlays[env].locate(())
+            problems.append(Problem(where, f"{key!r} is set neither in base/defaults.yaml nor in the overlay chain {' -> '.join(chain)}"))
     raise_if_errors(problems)
     environment = Environment(env, chain, settings, settings_origins)
     release = str(settings["openstack_release"])
-    releases = defaults.data.get("releases", {})
     if release not in releases:
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
         raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{_suggest(release, sorted(releases))}")])
@@ -174,10 +180,13 @@ def resolve(source: Source, env: str) -> Environment:
         for container, ref in list(values["images"].items()):
             if ref in matrix:
                 values["images"][container] = matrix[ref]
-                origins[("images", container)].append(defaults.locate(("releases", release, "images", ref)))
+                origins[("images", container)].append(matrix_origins[(release, "images", ref)][-1])
             elif not any(c in ref for c in "/:@"):
                 where = origins[("images", container)][-1]
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
+        schema = component.doc.data.get("values_schema")
+        if schema is not None:
+            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc))
         environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
     raise_if_errors(problems)
     for comp in environment.components.values():
@@ -211,3 +220,40 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
         sorter.done(*ready)
     return order
 
+
+
+def _values_problems(name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document) -> list[Problem]:
+    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {exc.message}")]
+    problems = []
+    for err in Draft202012Validator(schema).iter_errors(values):
+        path: YamlPath = ("values", *err.absolute_path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for key in extra:
+                where = _origin(origins, path + (key,), doc)
+                problems.append(Problem(where, f"{name}: values.{'.'.join(map(str, path[1:] + (key,)))}: unknown value (not in the component's values_schema)"))
+            continue
+        where = _origin(origins, path, doc)
+        dotted = ".".join(str(p) for p in path)
+        problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
+    return problems
+
+
+def _origin(origins: Origins, path: YamlPath, doc: Document) -> Location:
+    probe = tuple(path)
+    while probe:
+        if probe in origins:
+            return origins[probe][-1]
+        # a mapping's leaves: the first one below it
+        below = [p for p in origins if p[: len(probe)] == probe]
+        if below:
+            return origins[min(below, key=lambda p: tuple(map(str, p)))][-1]
+        probe = probe[:-1]
+    return doc.locate(("defaults",))

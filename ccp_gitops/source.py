@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,28 +44,15 @@ class Component:
 
 @dataclass
 class Source:
-    """The whole loaded source tree."""
+    """The whole loaded source: base layers (catalogue first), macros, components and overlays."""
 
     root: Path
-    defaults: Document
+    bases: list[Document]
     macros: list[TextFile]
     components: dict[str, Component] = field(default_factory=dict)
     overlays: dict[str, Document] = field(default_factory=dict)
-
-    def digest(self) -> str:
-        """sha256 over every input file that was read (names and contents)."""
-        h = hashlib.sha256()
-        docs = [self.defaults, *self.overlays.values()]
-        texts: list[TextFile] = list(self.macros)
-        for comp in self.components.values():
-            docs.append(comp.doc)
-            texts.extend(comp.templates)
-            texts.extend(comp.files)
-        for doc in sorted(docs, key=lambda d: d.path):
-            h.update(doc.path.encode() + b"\0" + repr(doc.data).encode() + b"\0")
-        for text in sorted(texts, key=lambda t: t.name):
-            h.update(text.name.encode() + b"\0" + text.text.encode() + b"\0")
-        return h.hexdigest()
+    site: Document | None = None
+    roots: list[Path] = field(default_factory=list)
 
 
 def default_source(cwd: Path) -> Path:
@@ -79,10 +65,10 @@ def _inside(root: Path, path: Path, display: str, problems: list[Problem]) -> bo
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        problems.append(error(display, 0, 0, "broken or looping symlink"))
+        problems.append(error(display, 1, 1, "broken or looping symlink"))
         return False
     if real != root and root not in real.parents:
-        problems.append(error(display, 0, 0, f"symlink leaves the source tree (points to {real})"))
+        problems.append(error(display, 1, 1, f"symlink leaves the source tree (points to {real})"))
         return False
     return True
 
@@ -97,7 +83,7 @@ def _listdir(root: Path, rel: str, problems: list[Problem]) -> list[str]:
 def _check_name(name: str, display: str, what: str, problems: list[Problem]) -> bool:
     if not DNS_LABEL.match(name) or len(name) > 40:
         problems.append(
-            error(display, 0, 0, f"{what} name {name!r} must be a DNS-1123 label (lower case, digits, '-'; at most 40)")
+            error(display, 1, 1, f"{what} name {name!r} must be a DNS-1123 label (lower case, digits, '-'; at most 40)")
         )
         return False
     return True
@@ -116,10 +102,11 @@ def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem]) -> l
     return out
 
 
-def _load_doc(root: Path, display: str, kind: str, problems: list[Problem]) -> Document | None:
-    path = root / display
+def _load_doc(root: Path, rel: str, kind: str, problems: list[Problem], display: str | None = None) -> Document | None:
+    path = root / rel
+    display = display or rel
     if not path.is_file():
-        problems.append(error(display, 0, 0, "missing file"))
+        problems.append(error(display, 1, 1, "missing file"))
         return None
     if not _inside(root, path, display, problems):
         return None
@@ -132,32 +119,34 @@ def _load_doc(root: Path, display: str, kind: str, problems: list[Problem]) -> D
     return doc
 
 
-def load_source(root: Path, component_names: set[str] | None = None) -> Source:
-    """Load and schema-check the source tree; raise InputError listing every problem."""
-    root = root.resolve()
-    problems: list[Problem] = []
-    if not (root / "overlays").is_dir():
-        raise InputError([error(str(root), 0, 0, "not a ccp-gitops source: no overlays/ folder")])
-    defaults = _load_doc(root, "base/defaults.yaml", "defaults", problems)
-    macros = _text_files(root, "base/templates", ".j2", problems)
-    source = Source(root, defaults or Document("base/defaults.yaml", {}), macros)
-    for name in _listdir(root, "overlays", problems):
-        display = f"overlays/{name}"
-        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
-            continue
-        if _check_name(name, display, "overlay", problems):
-            doc = _load_doc(root, f"{display}/env.yaml", "env", problems)
-            if doc is not None:
-                source.overlays[name] = doc
+SITE_FILE = "ccp-gitops.yaml"
+
+
+def _display(root: Path, site_root: Path, rel: str) -> str:
+    """Paths in messages: relative inside the site, absolute for files of other roots."""
+    return rel if root == site_root else str(root / rel)
+
+
+def _load_root(root: Path, site_root: Path, source: Source, problems: list[Problem], base_required: bool) -> None:
+    """Add one root's base/ and components/ to ``source`` (a later root overrides by name)."""
+
+    def show(rel: str) -> str:
+        return _display(root, site_root, rel)
+
+    if (root / "base/defaults.yaml").exists() or base_required:
+        doc = _load_doc(root, "base/defaults.yaml", "defaults", problems, show("base/defaults.yaml"))
+        if doc is not None:
+            source.bases.append(doc)
+    macros = {m.name: m for m in source.macros}
+    macros.update({m.name: m for m in _text_files(root, "base/templates", ".j2", problems)})
+    source.macros = list(macros.values())
     for name in _listdir(root, "components", problems):
-        display = f"components/{name}"
-        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+        rel = f"components/{name}"
+        if not (root / rel).is_dir() or not _inside(root, root / rel, show(rel), problems):
             continue
-        if component_names is not None and name not in component_names:
+        if not _check_name(name, show(rel), "component", problems):
             continue
-        if not _check_name(name, display, "component", problems):
-            continue
-        doc = _load_doc(root, f"{display}/component.yaml", "component", problems)
+        doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"))
         if doc is None:
             continue
         if doc.data.get("name") not in (None, name):
@@ -167,10 +156,39 @@ def load_source(root: Path, component_names: set[str] | None = None) -> Source:
         source.components[name] = Component(
             name,
             doc,
-            _text_files(root, f"{display}/templates", ".yaml.j2", problems),
-            _text_files(root, f"{display}/files", ".j2", problems),
+            _text_files(root, f"{rel}/templates", ".yaml.j2", problems),
+            _text_files(root, f"{rel}/files", ".j2", problems),
         )
+
+
+def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
+    """Load and schema-check a source tree; raise InputError listing every problem.
+
+    A site repository (``ccp-gitops.yaml`` with ``catalogue: bundled``) layers its own base/
+    and components/ over the catalogue shipped with ccp-gitops, so upgrading the package
+    upgrades the catalogue without copying it.
+    """
+    root = root.resolve()
+    problems: list[Problem] = []
+    if not (root / "overlays").is_dir():
+        raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
+    source = Source(root, [], [])
+    if (root / SITE_FILE).exists():
+        source.site = _load_doc(root, SITE_FILE, "site", problems)
+    layered = source.site is not None and source.site.data.get("catalogue", "bundled") == "bundled"
+    if layered and catalogue.resolve() != root:
+        source.roots.append(catalogue.resolve())
+    source.roots.append(root)
+    for index, each in enumerate(source.roots):
+        _load_root(each, root, source, problems, base_required=index == 0)
+    for name in _listdir(root, "overlays", problems):
+        display = f"overlays/{name}"
+        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+            continue
+        if _check_name(name, display, "overlay", problems):
+            doc = _load_doc(root, f"{display}/env.yaml", "env", problems)
+            if doc is not None:
+                source.overlays[name] = doc
     if problems:
         raise InputError(problems)
     return source
-

@@ -20,7 +20,7 @@ SCHEMA_BASE_URL = "https://ccp-gitops.dev/schemas/"
 
 
 @lru_cache(maxsize=None)
-def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg]
+def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg,unused-ignore]
     resources = []
     for path in sorted(schema_dir.glob("*.schema.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -38,7 +38,9 @@ def input_validator(kind: str, schema_dir: Path = SCHEMA_DIR) -> Draft202012Vali
 def _leaf_errors(err: ValidationError) -> Iterable[ValidationError]:
     """For oneOf/anyOf, report the most relevant sub-error instead of the whole alternative list."""
     if err.context:
-        best = best_match(err.context)
+        # an alternative that failed only on its type is the least interesting explanation
+        candidates = [e for e in err.context if e.validator != "type"] or err.context
+        best = best_match(candidates)
         if best is not None and best.path == err.path and best.validator in ("type", "oneOf", "anyOf"):
             yield err
             return
@@ -74,7 +76,7 @@ def schema_problems(
     for top in validator.iter_errors(instance):
         for err in _leaf_errors(top):
             path = base + tuple(err.absolute_path)
-            if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+            if err.validator == "additionalProperties" and isinstance(err.instance, Mapping) and isinstance(err.schema, Mapping):
                 allowed = set(err.schema.get("properties", {}))
                 patterns = list(err.schema.get("patternProperties", {}))
                 for key in sorted(err.instance):

@@ -113,6 +113,27 @@ def _pod_labels(obj: Obj) -> dict[str, Any]:
     return dict(((pod or {}).get("metadata") or {}).get("labels") or {})
 
 
+def _ingress_services(ingress: Mapping[str, Any]) -> set[str]:
+    """Names of the Services an Ingress routes to."""
+    spec = ingress.get("spec") or {}
+    backends = [spec.get("defaultBackend") or {}]
+    for rule in spec.get("rules") or []:
+        backends.extend(path.get("backend") or {} for path in (rule.get("http") or {}).get("paths") or [])
+    return {str((b.get("service") or {}).get("name")) for b in backends if (b.get("service") or {}).get("name")}
+
+
+def _selected(service: Obj | None, objs: list[Obj], exclude: Obj) -> list[Obj]:
+    """The workloads of ``objs`` whose pods a Service selects."""
+    selector = ((service.body.get("spec") or {}).get("selector") or {}) if service is not None else {}
+    if not selector or service is None:
+        return []
+    return [
+        o for o in objs
+        if o is not exclude and o.id.namespace == service.id.namespace and role(o) is Role.WORKLOAD
+        and all(_pod_labels(o).get(k) == v for k, v in selector.items())
+    ]  # fmt: skip
+
+
 def dependencies(objs: list[Obj]) -> dict[ResId, set[ResId]]:
     """Inside one component: object -> the objects it must wait for before it can become ready."""
     by_kind: dict[tuple[str, str, str], Obj] = {(o.id.kind, o.id.namespace, o.id.name): o for o in objs}
@@ -130,6 +151,9 @@ def dependencies(objs: list[Obj]) -> dict[ResId, set[ResId]]:
                 gen = by_kind.get((str(ref.get("kind")), ns, str(ref.get("name"))))
                 if gen is not None:
                     deps[obj.id].add(gen.id)
+        if role(obj) is Role.EXPOSE:  # route traffic only to workloads that are ready
+            services = [obj] if obj.id.kind == "Service" else [by_kind.get(("Service", ns, n)) for n in _ingress_services(obj.body)]
+            deps[obj.id].update(w.id for service in services for w in _selected(service, objs, obj))
         pod = pod_spec(obj.body)
         if pod is None:
             continue
@@ -146,13 +170,7 @@ def dependencies(objs: list[Obj]) -> dict[ResId, set[ResId]]:
             if (ds := by_kind.get(("DaemonSet", ns, name))) is not None:
                 deps[obj.id].add(ds.id)
         for name in waits_for(pod, WAIT_SERVICES, ns):
-            service = by_kind.get(("Service", ns, name))
-            selector = ((service.body.get("spec") or {}).get("selector") or {}) if service is not None else {}
-            for other in objs:
-                labels = _pod_labels(other)
-                if selector and other is not obj and other.id.namespace == ns and role(other) is Role.WORKLOAD:
-                    if all(labels.get(k) == v for k, v in selector.items()):
-                        deps[obj.id].add(other.id)
+            deps[obj.id].update(w.id for w in _selected(by_kind.get(("Service", ns, name)), objs, obj))
     return deps
 
 

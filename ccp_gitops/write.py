@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .commit import CommitResult, RepoError, branch_head, commit_files, open_repo, read_files
+from .commit import CommitResult, RepoError, branch_head, commit_files, open_repo, read_files, recover_work_tree
 from .layout import LOCK_FILE
 from .pipeline import Compiled, compile_all
 
@@ -110,10 +110,12 @@ def run_compile(
     branch: str | None,
     message: str | None,
     dry_run: bool,
+    crds: list[Path] | None = None,
     engines: list[str] | None = None,
-) -> list[str]:
-    """Compile ``names`` from ``source`` into the env repo; return the lines to print."""
-    compiled = compile_all(source, names, engines)
+) -> tuple[list[str], list[str]]:
+    """Compile ``names`` from ``source`` into the env repo; return (lines to print, warnings)."""
+    compiled = compile_all(source, names, crds, engines=engines)
+    warnings = [str(w) for c in compiled for w in c.warnings]
     branches = {c.env.delivery.get("branch", "main") for c in compiled}
     if branch is None and len(branches) > 1:
         raise RepoError(f"these environments deliver from different branches ({', '.join(sorted(branches))}): pass --branch")
@@ -123,6 +125,8 @@ def run_compile(
         repo = None
     else:
         repo = open_repo(repo_path, create=not dry_run)
+        if not dry_run:
+            recover_work_tree(repo, target)
     head = branch_head(repo, target) if repo is not None else None
     base = head if head is not None else (branch_head(repo, default_branch) if repo is not None else None)
     lines: list[str] = []
@@ -143,7 +147,7 @@ def run_compile(
     if dry_run or not to_write or repo is None:
         if dry_run:
             lines.append("dry run: nothing was written")
-        return lines
+        return lines, warnings
     result: CommitResult = commit_files(
         repo,
         target,
@@ -158,4 +162,4 @@ def run_compile(
         lines.append(f"committed {result.new[:12]} on {target} in {where}")
     else:
         lines.append(f"nothing to commit on {target} in {where}")
-    return lines
+    return lines, warnings

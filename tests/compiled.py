@@ -14,7 +14,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "delivery-source"
 
 
 def compile_env(source: Path, env: str, engines: list[str] | None = None) -> Compiled:
-    return compile_all(source, [env], engines)[0]
+    return compile_all(source, [env], engines=engines)[0]
 
 
 def objects(files: dict[str, bytes], prefix: str = "") -> dict[str, dict[str, Any]]:

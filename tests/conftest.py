@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CRDS = SHARED / "crds"
 
+# Every compile in the suite validates custom resources against the real reference CRDs.
+os.environ.setdefault("CCP_CRDS", str(CRDS))
+
 
 @pytest.fixture
 def catalogue() -> Path:

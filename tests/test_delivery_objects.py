@@ -16,8 +16,10 @@ from ccp_gitops.kustomize import command as kustomize_command
 from ccp_gitops.pipeline import Compiled
 from ccp_gitops.plan import kustomize_objects
 
-from compiled import FIXTURE, compile_env, objects, write_tree
-from crdschema import CrdSchemas, crd_schemas
+from ccp_gitops.check_schema import SchemaChecker
+from ccp_gitops.problems import Location
+
+from .compiled import FIXTURE, compile_env, objects, write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 # (source, environment): the fixture's single cluster, remote cluster and fleet, and the bundled catalogue.
@@ -27,8 +29,13 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob"}
 
 
 @pytest.fixture
-def schemas(crds_dir: Path) -> CrdSchemas:
-    return crd_schemas(crds_dir)
+def schemas(crds_dir: Path) -> SchemaChecker:
+    """The project's checker: the real CRDs (nullable handled, unknown fields refused) and Kubernetes' own kinds."""
+    return SchemaChecker("1.33", [crds_dir])
+
+
+def problems(checker: SchemaChecker, obj: dict[str, Any]) -> list[str]:
+    return [p.message for p in checker.check(obj, Location("generated", 1, 1))]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=IDS)
@@ -49,33 +56,25 @@ def by_kind(compiled: Compiled, kind: str) -> list[dict[str, Any]]:
 # --- CRD schemas ---------------------------------------------------------------------------------
 
 
-def test_every_delivery_object_validates_against_the_crds(both: Compiled, schemas: CrdSchemas) -> None:
+def test_every_delivery_object_validates_against_the_crds(both: Compiled, schemas: SchemaChecker) -> None:
     found = delivery_objects(both)
-    problems = [p for o in found.values() if schemas.covers(o) for p in schemas.problems(o)]
-    assert problems == []
-    others = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in found.values() if not schemas.covers(o))
-    assert others == ["ConfigMap/argocd-cm", f"Namespace/{both.env.namespace}"]
-    kinds = {o["kind"] for o in found.values()}
-    assert {"AppProject", "Application", "GitRepository", "Kustomization"} <= kinds
+    assert [p for o in found.values() for p in problems(schemas, o)] == []
+    custom = {o["kind"] for o in found.values() if not schemas.is_builtin(o["apiVersion"], o["kind"])}
+    assert {"AppProject", "Application", "GitRepository", "Kustomization"} <= custom
+    builtin = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in found.values() if schemas.is_builtin(o["apiVersion"], o["kind"]))
+    assert builtin == ["ConfigMap/argocd-cm", f"Namespace/{both.env.namespace}"]
 
 
-def test_generated_secrets_in_components_validate_against_the_crds(schemas: CrdSchemas) -> None:
-    compiled = compile_env(FIXTURE, "prod")
-    secrets = [o.body for o in compiled.objects if schemas.covers(o.body)]
-    assert {o["kind"] for o in secrets} == {"Password", "ExternalSecret"}
-    assert [p for o in secrets for p in schemas.problems(o)] == []
-
-
-def test_the_schema_check_catches_a_misspelt_field(schemas: CrdSchemas) -> None:
+def test_the_schema_check_catches_a_misspelt_field(schemas: SchemaChecker) -> None:
     app = dict(by_kind(compile_env(FIXTURE, "prod"), "Application")[0])
     app["spec"] = {**app["spec"], "syncPolicyy": {}}
-    assert any("syncPolicyy" in p for p in schemas.problems(app))
+    assert any("syncPolicyy" in p for p in problems(schemas, app))
 
 
-def test_the_schema_check_admits_null_where_the_crd_says_nullable(schemas: CrdSchemas) -> None:
+def test_the_schema_check_admits_null_where_the_crd_says_nullable(schemas: SchemaChecker) -> None:
     (secret,) = [o.body for o in compile_env(FIXTURE, "prod").objects if o.id.kind == "ExternalSecret" and o.component == "queue"]
-    assert schemas.problems({**secret, "status": {"refreshTime": None}}) == []  # nullable: true in the CRD
-    assert schemas.problems({**secret, "status": {"binding": None}})  # not nullable
+    assert problems(schemas, {**secret, "status": {"refreshTime": None}}) == []  # nullable: true in the CRD
+    assert problems(schemas, {**secret, "status": {"binding": None}})  # not nullable
 
 
 # --- kustomize ---------------------------------------------------------------------------------
@@ -231,8 +230,12 @@ def test_app_projects_grant_only_what_the_environment_needs() -> None:
     assert root["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "argocd"}]
     assert root["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
     assert "clusterResourceWhitelist" not in root
-    catalogue = named(compile_env(ROOT, "prod"), "AppProject", "prod")["spec"]
-    assert catalogue["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace", "name": "openstack"}]
+    catalogue = compile_env(ROOT, "prod")
+    rendered = sorted({(o.id.group, o.id.kind) for o in catalogue.objects if o.id.cluster_scoped and o.id.kind != "Namespace"})
+    assert named(catalogue, "AppProject", "prod")["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": "openstack"},
+        *({"group": g, "kind": k} for g, k in rendered),
+    ]
 
 
 def test_applications_sync_automatically_with_retries_and_the_options_a_rendered_tree_needs() -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from ccp_gitops.problems import InputError
 
-from compiled import FIXTURE, compile_env, copy_source, objects, set_delivery
+from .compiled import FIXTURE, compile_env, copy_source, objects, set_delivery
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ import pytest
 
 from ccp_gitops.plan import FORMATS, PlanError, build_plan
 
-from compiled import FIXTURE, compile_env
-from golden import assert_golden
+from .compiled import FIXTURE, compile_env
+from .golden import assert_golden
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from ccp_gitops.problems import InputError, Location
 from ccp_gitops.resid import ResId
 from ccp_gitops.waves import FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE, annotate
 
-from compiled import FIXTURE, compile_env
+from .compiled import FIXTURE, compile_env
 
 
 def manifest(kind: str, name: str, api: str = "v1", ns: str | None = "ns") -> dict[str, Any]:
@@ -202,3 +202,15 @@ def test_template_sync_options_are_kept_and_completed() -> None:
     secret.body["metadata"]["annotations"] = {SYNC_OPTIONS: "Prune=confirm,Replace=true"}
     annotate([secret])
     assert secret.body["metadata"]["annotations"][SYNC_OPTIONS] == "Prune=confirm,Replace=true,Delete=false"
+
+
+def test_ingress_and_load_balancers_come_after_the_workloads_they_route_to() -> None:
+    deploy = _obj("Deployment", "api", _waiting_pod("DEPENDENCY_JOBS", "", {"app": "api"}), "apps", "apps/v1")
+    deploy.body["metadata"]["annotations"] = {SYNC_WAVE: "7"}  # e.g. after a chain of Jobs
+    service = _obj("Service", "api", {"spec": {"selector": {"app": "api"}}})
+    balancer = _obj("Service", "api-public", {"spec": {"type": "LoadBalancer", "selector": {"app": "api"}}})
+    backend = {"service": {"name": "api", "port": {"number": 80}}}
+    ingress = _obj("Ingress", "api", {"spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}]}}, "networking.k8s.io", "networking.k8s.io/v1")
+    annotate([deploy, service, balancer, ingress])
+    waves = {f"{o.id.kind}/{o.id.name}": o.body["metadata"]["annotations"][SYNC_WAVE] for o in (deploy, service, balancer, ingress)}
+    assert waves == {"Deployment/api": "7", "Service/api": "2", "Service/api-public": "8", "Ingress/api": "8"}

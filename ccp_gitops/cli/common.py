@@ -17,6 +17,7 @@ EXIT_FAILURE = 1
 T = TypeVar("T")
 
 SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
+CRDS_HELP = "Folder of CustomResourceDefinitions (Argo CD, Flux, External Secrets) to validate custom resources; repeatable. Default: $CCP_CRDS."
 REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
 ENGINE_HELP = "Delivery engine(s): argocd, flux or both. Default: the overlay's delivery.engines."
 ENGINE_CHOICES = {"argocd": ("argocd",), "flux": ("flux",), "both": ("argocd", "flux")}
@@ -58,6 +59,8 @@ def report_input_errors(exc: InputError) -> NoReturn:
 
 def guarded(action: Callable[[], T]) -> T:
     """Run ``action``: input problems exit 2, environment failures exit 1, never a traceback."""
+    from git import GitCommandError
+
     from ..commit import RepoError
     from ..kustomize import KustomizeError
 
@@ -67,6 +70,9 @@ def guarded(action: Callable[[], T]) -> T:
         report_input_errors(exc)
     except (RepoError, KustomizeError) as exc:
         fail(str(exc))
+    except GitCommandError as exc:
+        detail = str(exc.stderr or "").strip().strip("'").splitlines()
+        fail(f"git {' '.join(map(str, exc.command[1:2]))} failed: {detail[0] if detail else exc.status}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except OSError as exc:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import ENGINE_HELP, REPO_HELP, SOURCE_HELP, engines, fail, guarded, repo_dir, source_dir
+from .common import CRDS_HELP, ENGINE_HELP, REPO_HELP, SOURCE_HELP, engines, fail, guarded, repo_dir, source_dir
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -29,6 +29,7 @@ def compile_command(
     branch: Optional[str] = typer.Option(None, "--branch", help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
 ) -> None:
     from ..write import run_compile
@@ -40,6 +41,8 @@ def compile_command(
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    report = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, chosen))
-    for line in report:
+    lines, warnings = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen))
+    for warning in warnings:
+        typer.echo(warning, err=True)
+    for line in lines:
         typer.echo(line)

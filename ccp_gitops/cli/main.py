@@ -5,8 +5,11 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from . import bundle as bundle_verb
 from . import compile as compile_verb
+from . import diff as diff_verb
 from . import plan as plan_verb
+from . import validate as validate_verb
 
 app = typer.Typer(
     name="ccp-gitops",
@@ -35,6 +38,9 @@ def main(
 
 
 app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_verb.compile_command)
+app.command("diff", help=diff_verb.HELP, no_args_is_help=False)(diff_verb.diff_command)
+app.command("validate", help=validate_verb.HELP)(validate_verb.validate_command)
+app.command("bundle", help=bundle_verb.HELP, no_args_is_help=True)(bundle_verb.bundle_command)
 app.command("plan", help=plan_verb.HELP, no_args_is_help=True)(plan_verb.plan_command)
 
 

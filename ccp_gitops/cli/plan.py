@@ -30,7 +30,7 @@ def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path 
     from ..pipeline import compile_all
     from ..plan import FORMATS, PlanError, build_plan
 
-    compiled = compile_all(src, [env], chosen)[0]
+    compiled = compile_all(src, [env], engines=chosen)[0]
     files = compiled.tree.files
     if repo is not None:
         env_repo = open_repo(repo, create=False)

@@ -1,0 +1,48 @@
+"""``ccp-gitops validate``: run every check on environments and write nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import CRDS_HELP, SOURCE_HELP, fail, guarded, source_dir
+
+HELP = """Run every check on environments — schemas of the inputs, layering, templates, strict
+Kubernetes and CRD schemas of every object, OpenStack options — and write nothing.
+
+Example: ccp-gitops validate env/prod env/staging
+
+Example: ccp-gitops validate --all --kustomize --format json
+"""
+
+
+def validate_command(
+    envs: Optional[list[str]] = typer.Argument(None, metavar="ENV...", help="Environments to validate."),
+    all_envs: bool = typer.Option(False, "--all", help="Validate every overlay of the source."),
+    source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
+    kustomize: bool = typer.Option(False, "--kustomize", help="Also build every rendered tree with kustomize."),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    from ..validate_env import validate_envs
+
+    if output_format not in ("text", "json"):
+        fail(f"--format must be text or json, not {output_format!r}", 2)
+    src = source_dir(source)
+    names = list(envs or [])
+    if all_envs:
+        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+    if not names:
+        fail("name at least one environment (e.g. env/prod), or --all", 2)
+    report = guarded(lambda: validate_envs(src, names, crds, kustomize))
+    if output_format == "json":
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    for env in report["environments"]:
+        for warning in env["warnings"]:
+            typer.echo(warning, err=True)
+        built = ", kustomize build ok" if kustomize else ""
+        typer.echo(f"env/{env['name']}: ok ({env['objects']} objects, {len(env['components'])} components{built})")

@@ -1,0 +1,211 @@
+"""Bad input is refused before anything is written: exit 2, one located line per problem, no traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from .conftest import cli
+from .helpers import git, head
+
+LOCATED = re.compile(r"^[^:\s][^:]*:\d+:\d+: \S")
+
+Breaker = Callable[[Path], None]
+
+
+def _edit(path: str, old: str, new: str) -> Breaker:
+    def apply(src: Path) -> None:
+        target = src / path
+        text = target.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        target.write_text(text.replace(old, new, 1))
+
+    return apply
+
+
+def _write(path: str, content: str | bytes) -> Breaker:
+    def apply(src: Path) -> None:
+        target = src / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+
+    return apply
+
+
+def _symlink(path: str, points_to: str) -> Breaker:
+    def apply(src: Path) -> None:
+        (src / path).symlink_to(points_to)
+
+    return apply
+
+
+def _append(path: str, text: str) -> Breaker:
+    def apply(src: Path) -> None:
+        target = src / path
+        target.write_text(target.read_text() + text)
+
+    return apply
+
+
+PROD = "overlays/prod/env.yaml"
+MEMCACHED_T = "components/memcached/templates/memcached.yaml.j2"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+
+CASES: dict[str, tuple[Breaker, str, str]] = {
+    # name: (breaker, file named in the message, message fragment)
+    "malformed-yaml": (_write(PROD, "components: [keystone\n"), PROD, "invalid YAML"),
+    "duplicate-key": (_append(PROD, "namespace: other\n"), PROD, "duplicate key 'namespace'"),
+    "wrong-type": (_edit(PROD, "features: [ha, tls, monitoring]", "features: 3"), PROD, "features: 3 is not of type 'array'"),
+    "unknown-field": (_edit(PROD, "replicas: {api: 3}", "replicaz: {api: 3}"), PROD, "unknown field 'replicaz'"),
+    "unknown-top-field": (_append(PROD, "namespaces: x\n"), PROD, "unknown field 'namespaces'"),
+    "unknown-component": (_edit(PROD, "  keystone:\n", "  keystonee:\n"), PROD, "did you mean 'keystone'?"),
+    "dependency-cycle": (
+        _edit("components/memcached/component.yaml", "depends_on: []", "depends_on: [keystone]"),
+        "components/",
+        "dependency cycle",
+    ),
+    "unknown-dependency": (
+        _edit("components/memcached/component.yaml", "depends_on: []", "depends_on: [mysql]"),
+        "components/memcached/component.yaml",
+        "unknown component 'mysql'",
+    ),
+    "undefined-variable": (_append(MEMCACHED_T, "# {{ values.nope }}\n"), MEMCACHED_T, "'nope'"),
+    "template-syntax": (_append(MEMCACHED_T, "{% if %}\n"), MEMCACHED_T, "template syntax error"),
+    "sandbox-escape": (
+        _append(MEMCACHED_T, "# {{ ''.__class__.__mro__[1].__subclasses__() }}\n"),
+        MEMCACHED_T,
+        "unsafe",
+    ),
+    "alias-bomb": (_append(PROD, "values:\n  bomb:\n" + "".join("    " + l + "\n" for l in BOMB.splitlines())), PROD, "aliases are not supported"),
+    "python-tag": (_append(PROD, "region: !!python/object/apply:os.system [ls]\n"), PROD, "unsupported YAML tag"),
+    "name-not-dns": (_edit(MEMCACHED_T, "  name: memcached\n  labels:", "  name: Memcached_1\n  labels:"), MEMCACHED_T, "not a DNS-1123 subdomain"),
+    "name-with-slash": (_edit(MEMCACHED_T, "  name: memcached\n  labels:", "  name: a/../b\n  labels:"), MEMCACHED_T, "not a DNS-1123 subdomain"),
+    "extends-traversal": (_append(PROD, "extends: ../dev\n"), PROD, "does not match"),
+    "component-folder-name": (
+        lambda src: (src / "components/memcached").rename(src / "components/Mem_Cached"),
+        "components/Mem_Cached",
+        "DNS-1123",
+    ),
+    "symlink-out": (_symlink("components/memcached/templates/evil.yaml.j2", "/etc/hostname"), "components/memcached/templates/evil.yaml.j2", "leaves the source tree"),
+    "empty-file": (_write(PROD, ""), PROD, "file is empty"),
+    "non-mapping": (_write(PROD, "- a\n- b\n"), PROD, "must hold a YAML mapping"),
+    "non-utf8": (_write(PROD, b"namespace: caf\xe9\n"), PROD, "not valid UTF-8"),
+    "too-big": (_write(PROD, "# " + "x" * (1 << 20) + "\n"), PROD, "over the limit"),
+    "too-deep": (_append(PROD, "values:\n  deep: " + "[" * 100 + "]" * 100 + "\n"), PROD, "nesting deeper"),
+    "unknown-value": (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    values: {portt: 1}"), PROD, "unknown value"),
+    "bad-value-type": (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    values: {port: http}"), PROD, "'http' is not of type 'integer'"),
+    "unknown-parent": (_append(PROD, "extends: stage\n"), PROD, "unknown parent overlay 'stage'"),
+    "extends-cycle": (_append(PROD, "extends: prod\n"), PROD, "cycle"),
+    "unknown-image-key": (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    images: {api: keystonee}"), PROD, "did you mean 'keystone'?"),
+    "unknown-release": (_append(PROD, "openstack_release: '2024.1'\n"), PROD, "not in the release matrix"),
+    "duplicate-object": (
+        lambda src: (src / "components/memcached/templates/copy.yaml.j2").write_text((src / MEMCACHED_T).read_text()),
+        "components/memcached/templates/",
+        "duplicate object Deployment.apps/openstack/memcached",
+    ),
+    "disabled-dependency": (_edit(PROD, "replicas: {memcached: 2}", "enabled: false"), PROD, "needs 'memcached'"),
+    "schema-violation": (
+        _edit(MEMCACHED_T, "          image: {{ images.memcached }}\n", "          image: {{ images.memcached }}\n          imagePullPolicy: Sometimes\n"),
+        MEMCACHED_T,
+        "Deployment.apps/openstack/memcached: spec.template.spec.containers[0].imagePullPolicy",
+    ),
+    "schema-unknown-field": (
+        _edit(MEMCACHED_T, "  replicas: {{ replicas.memcached }}\n", "  replicas: {{ replicas.memcached }}\n  replica: 2\n"),
+        MEMCACHED_T,
+        "unknown field",
+    ),
+    "not-an-object": (_append(MEMCACHED_T, "---\n- just\n- a list\n"), MEMCACHED_T, "must be a Kubernetes object"),
+}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An env repo with one good compile of prod from the bundled catalogue."""
+    repo = tmp_path_factory.mktemp("baseline") / "repo"
+    assert cli("compile", "prod", "--repo", str(repo)).returncode == 0
+    return repo
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_exits_2_with_located_problems_and_writes_nothing(case: str, source_copy: Path, baseline: Path, tmp_path: Path) -> None:
+    breaker, where, fragment = CASES[case]
+    breaker(source_copy)
+    repo = tmp_path / "repo"
+    os.system(f"cp -a {baseline} {repo}")
+    before = head(repo)
+    proc = cli("compile", "prod", "--repo", str(repo), "--source", str(source_copy))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("ccp-gitops: ") and "nothing was written" in lines[-1]
+    problems = lines[:-1]
+    assert problems, proc.stderr
+    for line in problems:
+        assert LOCATED.match(line), f"not path:line:col: {line!r}"
+    assert any(line.startswith(where) and fragment in line for line in problems), proc.stderr
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_every_problem_is_reported_at_once(source_copy: Path, tmp_path: Path) -> None:
+    _append(PROD, "namespaces: x\n")(source_copy)
+    _edit("overlays/dev/env.yaml", "namespace: openstack-dev", "namespace: Openstack_Dev")(source_copy)
+    proc = cli("compile", "prod", "dev", "--repo", str(tmp_path / "r"), "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "overlays/prod/env.yaml:" in proc.stderr and "overlays/dev/env.yaml:" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_environment_suggests_the_closest(tmp_path: Path) -> None:
+    proc = cli("compile", "env/prdo", "--repo", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert "did you mean 'prod'?" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_value_line_and_column_point_at_the_value(source_copy: Path, tmp_path: Path) -> None:
+    _edit(PROD, "replicas: {api: 3}", "replicas: {api: three}")(source_copy)
+    proc = cli("compile", "prod", "--repo", str(tmp_path / "r"), "--source", str(source_copy))
+    text = (source_copy / PROD).read_text().splitlines()
+    line_no = next(i for i, l in enumerate(text, 1) if "three" in l)
+    col = text[line_no - 1].index("three") + 1
+    assert f"{PROD}:{line_no}:{col}: " in proc.stderr
+
+
+def test_missing_crd_folder_is_bad_input(tmp_path: Path) -> None:
+    proc = cli("compile", "prod", "--crds", str(tmp_path / "nope"), "--repo", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'nope'}:1:1: CRD folder does not exist" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_crds_custom_resources_are_a_warning(tmp_path: Path) -> None:
+    proc = cli("compile", "prod", "--repo", str(tmp_path / "r"), env={"CCP_CRDS": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: custom resources not validated (ExternalSecret.external-secrets.io" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "include",
+    ['{% include "/etc/passwd" %}', '{% include "../../../etc/passwd" %}', '{% import "base/templates/../../../../etc/hostname" as x %}'],
+)
+def test_templates_cannot_read_files_outside_the_source(include: str, source_copy: Path, tmp_path: Path) -> None:
+    _append(MEMCACHED_T, include + "\n")(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(MEMCACHED_T + ":")
+    assert "root:" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_component_key_with_traversal_is_refused(source_copy: Path) -> None:
+    _edit(PROD, "  memcached:\n", '  "../memcached":\n')(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "does not match" in proc.stderr

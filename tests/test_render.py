@@ -1,0 +1,79 @@
+"""Rendering: values reach templates as data and can never add YAML structure to a manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from markupsafe import Markup
+
+from ccp_gitops.assemble import JOB_BASE_NAME, Obj
+from ccp_gitops.pipeline import compile_all
+from ccp_gitops.render import oslo_ini, quote, yaml_value
+
+SMUGGLE = "x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\nstringData: {a: b}"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("keystone-api", "keystone-api"),
+        ("quay.io/airshipit/keystone:2026.1-ubuntu_noble", "quay.io/airshipit/keystone:2026.1-ubuntu_noble"),
+        ("a: b", '"a: b"'),
+        ("x # comment", '"x # comment"'),
+        ("*alias", '"*alias"'),
+        ("!!python/object", '"!!python/object"'),
+        ("trailing:", '"trailing:"'),
+        (SMUGGLE, '"x\\n---\\napiVersion: v1\\nkind: Secret\\nmetadata: {name: stolen}\\nstringData: {a: b}"'),
+        (3, "3"),
+        (True, "true"),
+        (None, "null"),
+        ({"a": [1, "b c"]}, '{"a": [1, "b c"]}'),
+        (Markup("[1, 2]"), "[1, 2]"),
+    ],
+)
+def test_yaml_value_encoding(value: object, expected: str) -> None:
+    assert str(yaml_value(value)) == expected
+
+
+def test_quote_keeps_numbers_as_strings() -> None:
+    assert quote(11211) == '"11211"'
+    assert quote(True) == '"true"'
+
+
+def test_oslo_ini_rendering() -> None:
+    text = oslo_ini(
+        {
+            "token": {"expiration": 3600, "provider": "fernet"},
+            "DEFAULT": {"debug": False, "skipped": None, "hosts": ["a", "b"], "multi": {"type": "multistring", "values": ["x", "y"]}},
+            "empty": None,
+        }
+    )
+    assert text == "[DEFAULT]\ndebug = false\nhosts = a,b\nmulti = x\nmulti = y\n\n[token]\nexpiration = 3600\nprovider = fernet\n"
+
+
+def test_newline_in_an_ini_value_cannot_add_an_option() -> None:
+    text = oslo_ini({"DEFAULT": {"debug": "true\nadmin_token = evil"}})
+    assert "\nadmin_token" not in text
+    assert "debug = true\n  admin_token = evil" in text
+
+
+def test_smuggled_documents_stay_data_in_a_full_compile(source_copy: Path) -> None:
+    [clean] = compile_all(source_copy, ["prod"])
+    env_file = source_copy / "overlays/prod/env.yaml"
+    hostile = SMUGGLE.replace("\n", "\\n")
+    env_file.write_text(
+        env_file.read_text().replace(
+            "replicas: {api: 3}",
+            f'replicas: {{api: 3}}\n    conf:\n      keystone.conf:\n        DEFAULT:\n          debug: "{hostile}"',
+        ).replace("replicas: {memcached: 2}", f'replicas: {{memcached: 2}}\n    values:\n      resources: {{requests: {{cpu: "{hostile}"}}}}')
+    )
+    [dirty] = compile_all(source_copy, ["prod"], check=False)  # the schema check would (rightly) refuse the cpu value
+    def names(objs: list[Obj]) -> list[tuple[str, str]]:  # Jobs by base name: their digests change
+        return sorted((o.id.kind, o.body["metadata"]["labels"].get(JOB_BASE_NAME, o.id.name)) for o in objs)
+
+    assert names(dirty.objects) == names(clean.objects)
+    assert not any(o.id.kind == "Secret" for o in dirty.objects)
+    deployment = next(o for o in dirty.objects if o.id.name == "memcached" and o.id.kind == "Deployment")
+    cpu = deployment.body["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    assert cpu == SMUGGLE
