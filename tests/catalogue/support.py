@@ -101,3 +101,26 @@ def kustomize_build(root: Path, env: str, dest: Path) -> str:
     done = subprocess.run([*tool, str(dest / tree.root)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def _k8s_validator(version: str, kind: str, api_version: str) -> Any:
+    """A cached strict validator for one built-in kind (kubernetes-validate's schemas, loaded once)."""
+    import re
+
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    schema_version = [v for v in utils.all_versions() if utils.major_minor(v) <= version][-1]
+    folder = f"kubernetes-json-schema/v{schema_version}-local-strict"
+    name = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema = utils.schema_contents(f"{folder}/{kind.lower()}-{name}.json", version)
+    definitions = utils.schema_contents(f"{folder}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def validate_builtin(body: dict[str, Any], version: str) -> None:
+    """Validate a built-in object against the Kubernetes OpenAPI schema of ``version`` (strict)."""
+    _k8s_validator(version, body["kind"], body["apiVersion"]).validate(body)
