@@ -1,0 +1,90 @@
+"""libvirt: libvirtd on compute nodes, libvirtd.conf and qemu.conf rendered from conf."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+from ccp_gitops.pipeline import compile_all
+
+from .support import compiled, config_file, containers, find, inventory
+from .workloads import check_volumes, config_keys, host_paths, mounted_files, node_label_sets, pod
+
+COMPONENT = "libvirt"
+
+
+def libvirt_conf(text: str) -> configparser.SectionProxy:
+    """libvirt's `key = value` files have no sections: parse them under one."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read_string("[libvirt]\n" + text)
+    return parser["libvirt"]
+
+
+def test_inventory(catalogue: Path) -> None:
+    expected = {("DaemonSet", "libvirt"), ("ConfigMap", "libvirt-etc")}
+    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "dev", COMPONENT) == expected
+
+
+def test_dependencies(catalogue: Path) -> None:
+    env = compiled(catalogue, "prod").env
+    comp = env.components[COMPONENT]
+    assert comp.depends_on == ["openvswitch"]
+    assert comp.wave > env.components["openvswitch"].wave
+
+
+def test_daemonset(catalogue: Path) -> None:
+    ds = find(catalogue, "prod", COMPONENT, "DaemonSet", "libvirt")
+    spec = pod(ds)
+    assert spec["hostNetwork"] is True and spec["hostPID"] is True
+    assert spec["automountServiceAccountToken"] is False
+    assert node_label_sets(ds) == [{"openstack-compute-node": "enabled"}]
+    (container,) = containers(ds)
+    assert container["securityContext"]["privileged"] is True
+    assert host_paths(ds) == {"/lib/modules", "/var/lib/libvirt", "/var/lib/nova", "/etc/libvirt/qemu",
+                              "/run/libvirt", "/run/openvswitch", "/sys/fs/cgroup", "/var/log/libvirt"}
+    (node_ip,) = [e for e in container["env"] if e["name"] == "NODE_IP"]
+    assert node_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"
+    assert mounted_files(ds, "libvirt") == {
+        "/etc/libvirt/ccp/libvirtd.conf": "libvirtd.conf",
+        "/etc/libvirt/ccp/libvirt.sh": "libvirt.sh",
+        "/etc/libvirt/qemu.conf": "qemu.conf",
+    }
+    assert config_keys(ds, "libvirt-etc") == {"libvirtd.conf", "qemu.conf", "libvirt.sh"}
+    check_volumes(ds)
+
+
+def test_config_files(catalogue: Path) -> None:
+    libvirtd = libvirt_conf(config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "libvirtd.conf"))
+    assert libvirtd["listen_tcp"] == "1" and libvirtd["listen_tls"] == "0"
+    assert libvirtd["auth_unix_rw"] == '"none"'
+    assert libvirtd["tcp_port"] == '"16509"'  # a string in libvirtd.conf
+    assert "listen_addr" not in libvirtd  # per node, added by the start script
+    qemu = libvirt_conf(config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "qemu.conf"))
+    assert qemu["stdio_handler"] == '"file"'
+    assert qemu["security_driver"] == '"none"'
+
+
+def test_start_script(catalogue: Path) -> None:
+    script = config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "libvirt.sh")
+    assert "echo $$ > /sys/fs/cgroup/ccp-libvirt/cgroup.procs" in script
+    assert "printf 'listen_addr = \"%s\"\\n' \"$NODE_IP\" >> /etc/libvirt/node/libvirtd.conf" in script
+    assert script.rstrip().endswith("exec libvirtd --listen --config /etc/libvirt/node/libvirtd.conf")
+
+
+def test_conf_overrides_and_lists(source_copy: Path) -> None:
+    overlay = source_copy / "overlays" / "dev" / "env.yaml"
+    overlay.write_text(overlay.read_text().replace(
+        "  libvirt: {}\n",
+        "  libvirt:\n"
+        "    values: {listen_on_node_ip: false}\n"
+        "    conf:\n"
+        "      qemu.conf:\n"
+        "        qemu: {security_driver: null, cgroup_controllers: [cpu, memory], vnc_tls: true}\n"))
+    (result,) = compile_all(source_copy, ["dev"])
+    (cm,) = [o.body for o in result.objects if o.component == COMPONENT and o.id.kind == "ConfigMap"]
+    qemu = libvirt_conf(cm["data"]["qemu.conf"])
+    assert "security_driver" not in qemu
+    assert qemu["cgroup_controllers"] == '["cpu", "memory"]'
+    assert qemu["vnc_tls"] == "1"
+    assert "listen_addr" not in cm["data"]["libvirt.sh"]
