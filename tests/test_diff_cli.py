@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
+from .conftest import ROOT, cli
 
-from diff_fixtures import FIXED_GIT_ENV, SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
+from .diff_fixtures import FIXED_GIT_ENV, SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fixed_git")
 
@@ -95,7 +95,7 @@ def test_bad_input_exits_2_with_one_line(setup: tuple[Path, Path], args: list[st
 def test_unknown_environment_in_source_mode(setup: tuple[Path, Path]) -> None:
     source, repo = setup
     line = one_line_error(cli("diff", "staging", "--source", str(source), "--repo", str(repo)))
-    assert line == "overlays/staging:0:0: unknown environment 'staging' (known: prod)"
+    assert line == "overlays/staging/env.yaml:1:1: unknown environment 'staging' (known: prod)"
 
 
 def test_missing_or_non_git_repo(setup: tuple[Path, Path], tmp_path: Path) -> None:
