@@ -140,6 +140,31 @@ def parse(env: Environment, rendered: Rendered, problems: list[Problem]) -> list
     return objs
 
 
+def _mount_problems(objs: list[Obj], problems: list[Problem]) -> None:
+    """A subPath mount of a config volume must name a file the volume has (else an empty dir appears)."""
+    configmaps = {(o.id.namespace, o.id.name): set(o.body.get("data") or {}) for o in objs if o.id.kind == "ConfigMap" and o.id.group == ""}
+    for obj in objs:
+        pod = pod_spec(obj.body)
+        if pod is None:
+            continue
+        files: dict[str, set[str]] = {}
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            source = volume.get("configMap")
+            if not isinstance(source, dict):
+                continue
+            if source.get("items"):
+                files[volume.get("name")] = {str(i.get("path")) for i in source["items"]}
+            elif (obj.id.namespace, str(source.get("name"))) in configmaps:
+                files[volume.get("name")] = configmaps[(obj.id.namespace, str(source.get("name")))]
+        for container in _containers(pod):
+            for mount in container.get("volumeMounts") or []:
+                name, sub = mount.get("name"), mount.get("subPath")
+                if sub and name in files and sub not in files[name]:
+                    problems.append(
+                        Problem(obj.origin, f"{obj.id}: container {container.get('name')!r} mounts {sub!r} from volume {name!r}, which holds only {', '.join(sorted(files[name])) or 'nothing'}")
+                    )
+
+
 def _apply_config_digests(objs: list[Obj]) -> None:
     """Annotate every pod template with the digest of the config files it mounts (invariant 6)."""
     configmaps = {
@@ -226,6 +251,7 @@ def assemble(env: Environment, rendered: list[Rendered]) -> list[Obj]:
         objs.extend(parse(env, item, problems))
     if problems:
         raise InputError(problems)
+    _mount_problems(objs, problems)
     _apply_config_digests(objs)
     _name_jobs(objs, problems)
     seen: dict[ResId, Obj] = {}

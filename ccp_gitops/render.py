@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 import traceback
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -153,8 +154,8 @@ def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: boo
         lstrip_blocks=True,
         autoescape=autoescape,
     )
-    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json)
-    env.globals.update(digest=digest)
+    env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json, sh=shell_quote)
+    env.globals.update(digest=digest, fail=fail)
     return env
 
 
@@ -204,9 +205,11 @@ class Renderer:
         for name, sections in comp.values["conf"].items():
             if name not in files:
                 files[name] = oslo_ini(sections)
+        if problems:  # the manifests would only repeat these as missing files
+            raise InputError(problems)
         files = dict(sorted(files.items()))
         context["files"] = files
-        context["configmap_data"] = lambda names: {n: files[n] for n in names}
+        context["configmap_data"] = lambda names: _pick(files, names, comp.name)
         manifests = []
         for tmpl in component.templates:
             text = _render(self.manifest_env, tmpl.name, context, problems)
@@ -215,6 +218,34 @@ class Renderer:
         if problems:
             raise InputError(problems)
         return Rendered(comp.name, files, manifests)
+
+
+def _pick(files: dict[str, str], names: list[str], component: str) -> dict[str, str]:
+    missing = [n for n in names if n not in files]
+    if missing:
+        raise TemplateFailure(f"{component} has no config file {', '.join(map(repr, missing))} (files: {', '.join(files) or 'none'})")
+    return {n: files[n] for n in names}
+
+
+class TemplateFailure(TemplateError):
+    """Raised by the ``fail()`` template function: the template refuses its input."""
+
+
+def fail(message: str) -> None:
+    """Function: stop rendering with a located error, e.g. ``{{ fail("RWO volume needs replicas: 1") }}``."""
+    raise TemplateFailure(str(message))
+
+
+def shell_quote(value: Any) -> str:
+    """Filter: a value as one shell word (for scripts written inside templates).
+
+    The result passes into a manifest as it is only when it is one line; a multi-line word
+    stays data (JSON-encoded), so it can never add YAML structure.
+    """
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    quoted = shlex.quote(str(value))
+    return quoted if "\n" in quoted or "\r" in quoted else Markup(quoted)
 
 
 def _template_line(exc: BaseException, name: str) -> int:
@@ -232,6 +263,8 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any], probl
         problems.append(Problem(Location(exc.name or name, exc.lineno or 0, 1), f"template syntax error: {exc.message}"))
     except SecurityError as exc:
         problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template tried an unsafe operation: {exc}"))
+    except TemplateFailure as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), str(exc.message or exc)))
     except TemplateError as exc:
         problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template error: {exc.message or exc}"))
     except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, IndexError) as exc:

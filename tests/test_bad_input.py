@@ -209,3 +209,26 @@ def test_component_key_with_traversal_is_refused(source_copy: Path) -> None:
     proc = cli("validate", "prod", "--source", str(source_copy))
     assert proc.returncode == 2
     assert "does not match" in proc.stderr
+
+
+def test_template_fail_is_a_located_error(source_copy: Path) -> None:
+    _append(MEMCACHED_T, "{% if replicas.memcached > 1 %}{{ fail('memcached: at most one replica in this test') }}{% endif %}\n")(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert f"{MEMCACHED_T}:" in proc.stderr and ": memcached: at most one replica in this test" in proc.stderr
+
+
+def test_subpath_mount_of_a_missing_config_file(source_copy: Path) -> None:
+    api = "components/keystone/templates/api.yaml.j2"
+    _edit(api, '{% set files = ["keystone.conf", "keystone-uwsgi.ini"] %}', '{% set files = ["keystone.conf", "keystone-uwsgi.ini"] %}{% set volume_files = ["keystone.conf"] %}')(source_copy)
+    _edit(api, 'k8s.config_volume("etc", "keystone-etc", files)', 'k8s.config_volume("etc", "keystone-etc", volume_files)')(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "mounts 'keystone-uwsgi.ini' from volume 'etc', which holds only keystone.conf" in proc.stderr
+
+
+def test_missing_config_file_is_named(source_copy: Path) -> None:
+    _edit("components/keystone/templates/secrets.yaml.j2", '"keystone-uwsgi.ini"]', '"keystone-uwsgi.conf"]')(source_copy)
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "keystone has no config file 'keystone-uwsgi.conf'" in proc.stderr

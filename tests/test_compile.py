@@ -63,15 +63,15 @@ def test_recompile_makes_no_commit_and_two_repos_share_the_tree(tmp_path: Path, 
 def test_removed_component_folder_disappears(tmp_path: Path, source_copy: Path) -> None:
     repo = tmp_path / "r"
     assert cli("compile", "dev", "--repo", str(repo), "--source", str(source_copy)).returncode == 0
-    assert (repo / "env/dev/keystone/kustomization.yaml").exists()
+    assert (repo / "env/dev/monitoring/kustomization.yaml").exists()
     env_file = source_copy / "overlays/dev/env.yaml"
-    env_file.write_text(env_file.read_text().replace("  keystone: {}\n", ""))
+    env_file.write_text(env_file.read_text().replace("  monitoring: {}\n", ""))
     proc = cli("compile", "dev", "--repo", str(repo), "--source", str(source_copy))
     assert proc.returncode == 0, proc.stderr
-    assert "remove keystone" in proc.stdout
-    assert not (repo / "env/dev/keystone").exists()
-    assert "env/dev/keystone/" not in git(repo, "ls-tree", "-r", "--name-only", "main")
-    assert "keystone" not in (repo / "env/dev/kustomization.yaml").read_text()
+    assert "remove monitoring" in proc.stdout
+    assert not (repo / "env/dev/monitoring").exists()
+    assert "env/dev/monitoring/" not in git(repo, "ls-tree", "-r", "--name-only", "main")
+    assert "monitoring" not in (repo / "env/dev/kustomization.yaml").read_text()
     assert commit_count(repo) == 2
 
 

@@ -13,7 +13,7 @@ from ccp_gitops.diff_json import SCHEMA_PATH, render_json
 from ccp_gitops.diff_markdown import render_markdown
 from ccp_gitops.diff_text import render_text
 
-from diff_fixtures import SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
+from .diff_fixtures import SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fixed_git")
 

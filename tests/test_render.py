@@ -77,3 +77,12 @@ def test_smuggled_documents_stay_data_in_a_full_compile(source_copy: Path) -> No
     deployment = next(o for o in dirty.objects if o.id.name == "memcached" and o.id.kind == "Deployment")
     cpu = deployment.body["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
     assert cpu == SMUGGLE
+
+
+def test_sh_filter_quotes_one_shell_word() -> None:
+    from ccp_gitops.render import shell_quote
+
+    assert shell_quote("a b; rm -rf /") == "'a b; rm -rf /'"
+    assert isinstance(shell_quote("plain"), Markup)
+    two_lines = shell_quote("a\nb")
+    assert not isinstance(two_lines, Markup) and str(yaml_value(two_lines)).startswith('"')
