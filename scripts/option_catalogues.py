@@ -491,6 +491,20 @@ def build_release(release: str, cache_root: Path | None, out_root: Path, index_u
     log(f"{release}: wrote {len(CONFIG_FILES)} catalogues to {target}")
 
 
+def install_release(release: str, cache_root: Path | None, index_url: str, python: str) -> Path:
+    """Only the release's venv and generator configs (what the oslo-config-validator test needs)."""
+    spec = RELEASES[release]
+    root = (cache_root or Path.home() / ".cache" / "ccp-gitops") / f"openstack-{release}"
+    work = Workspace(root, release, spec, index_url, python)
+    work.ensure_venv()
+    work.download()
+    work.install()
+    for config in CONFIG_FILES:
+        work.generator_config(config)
+    log(f"{release}: services installed in {work.venv}")
+    return root
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("releases", nargs="*", help=f"releases to build (default: {' '.join(RELEASES)})")
@@ -498,13 +512,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=REPO / "schemas" / "openstack", help="catalogue root")
     parser.add_argument("--index-url", default=os.environ.get("OPTION_CATALOGUES_INDEX_URL", DEFAULT_INDEX))
     parser.add_argument("--python", default=sys.executable, help="interpreter for the venvs (3.11 here)")
+    parser.add_argument("--install-only", action="store_true", help="install the services (cached) without writing catalogues")
     args = parser.parse_args(argv)
     releases = args.releases or list(RELEASES)
     unknown = [r for r in releases if r not in RELEASES]
     if unknown:
         parser.error(f"unknown release(s) {', '.join(unknown)}; known: {', '.join(RELEASES)}")
     for release in releases:
-        build_release(release, args.cache_dir, args.output, args.index_url, args.python)
+        if args.install_only:
+            install_release(release, args.cache_dir, args.index_url, args.python)
+        else:
+            build_release(release, args.cache_dir, args.output, args.index_url, args.python)
 
 
 if __name__ == "__main__":
