@@ -33,7 +33,7 @@ test: install-test test-deps openstack-venv
 
 # The real OpenStack services of the current release, cached under ~/.cache/ccp-gitops, for
 # the oslo-config-validator test (a few minutes the first time, instant afterwards).
-openstack-venv: install
+openstack-venv: $(BIN)/python
 	$(BIN)/python scripts/option_catalogues.py --install-only 2026.1
 
 typecheck: install-test
