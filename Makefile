@@ -6,8 +6,9 @@ DEMO_REPO ?= $(CURDIR)/build/env-repo
 PYTEST_ARGS ?=
 
 include scripts/test-deps.mk
+include scripts/option-catalogues.mk
 
-.PHONY: demo test install install-test lint typecheck bench clean
+.PHONY: demo test install install-test lint typecheck bench clean openstack-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,13 @@ demo: install
 	@echo "  cat $(DEMO_REPO)/env/prod/README.md    # components, waves, how to reproduce"
 	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
 
-test: install-test test-deps
+test: install-test test-deps openstack-venv
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The real OpenStack services of the current release, cached under ~/.cache/ccp-gitops, for
+# the oslo-config-validator test (a few minutes the first time, instant afterwards).
+openstack-venv: $(BIN)/python
+	$(BIN)/python scripts/option_catalogues.py --install-only 2026.1
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""Check stage: every assembled object against the Kubernetes OpenAPI schema and the CRDs given."""
+"""Check stage: OpenStack options against the real option catalogues; objects against Kubernetes and CRD schemas."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Callable
+
 from .assemble import Obj
 from .check_schema import SchemaChecker, UnsupportedKubernetesVersion
-from .problems import InputError, Problem, error, warning
-from .resolve import Environment
+from .options import check_conf, known_releases, load_catalogue, release_changes
+from .problems import InputError, Location, Problem, Severity, error, warning
+from .resolve import ComponentValues, Environment
+from .validate import SCHEMA_DIR
 
 CRDS_ENV = "CCP_CRDS"
 
@@ -38,6 +42,101 @@ class Checkers:
         if version not in self.by_version:
             self.by_version[version] = SchemaChecker(version, self.crd_dirs)
         return self.by_version[version]
+
+
+def _locator(comp: ComponentValues, fallback: Location) -> Callable[[tuple[str, ...]], Location]:
+    def locate(path: tuple[str, ...]) -> Location:
+        return comp.origin(("conf", *path)) or fallback
+
+    return locate
+
+
+def check_options(env: Environment, source_docs: dict[str, Location], schemas_dir: Path = SCHEMA_DIR / "openstack") -> list[Problem]:
+    """Every OpenStack option set in component defaults and overlays, against the catalogue of the release.
+
+    ``source_docs`` gives, per component, where to point when a value has no recorded origin.
+    """
+    if env.release not in known_releases(schemas_dir):
+        where = env.settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
+        return [Problem(where, f"OpenStack options not checked: no option catalogue for release {env.release}", Severity.WARNING)]
+    problems: list[Problem] = []
+    for comp in env.components.values():
+        problems.extend(check_conf(comp.values["conf"], env.release, schemas_dir, _locator(comp, source_docs[comp.name])))
+    return problems
+
+
+def _parse_ini(text: str) -> dict[str, dict[str, object]]:
+    """section -> option -> value of a rendered INI file; a repeated option becomes a multistring."""
+    sections: dict[str, dict[str, object]] = {}
+    current: dict[str, object] | None = None
+    last: str | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith(("#", ";")):
+            continue
+        if raw[:1].isspace() and current is not None and last is not None:
+            continue  # continuation of a multi-line value
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        if current is None or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        last = key.strip()
+        old = current.get(last)
+        if old is None:
+            current[last] = value.strip()
+        elif isinstance(old, dict):
+            old["values"].append(value.strip())
+        else:
+            current[last] = {"type": "multistring", "values": [old, value.strip()]}
+    return sections
+
+
+def check_rendered_files(env: Environment, files: dict[str, dict[str, str]], templates: dict[str, dict[str, Location]], schemas_dir: Path = SCHEMA_DIR / "openstack") -> list[Problem]:
+    """Options that templates compute (not set as values) in rendered config files, against the catalogue."""
+    if env.release not in known_releases(schemas_dir):
+        return []
+    problems: list[Problem] = []
+    for comp, rendered in files.items():
+        declared = env.components[comp].values["conf"]
+        for name, text in rendered.items():
+            if load_catalogue(schemas_dir, env.release, name) is None:
+                continue
+            where = templates[comp].get(name, Location(f"components/{comp}", 1, 1))
+            own = declared.get(name) or {}
+            marker = Location("<declared>")
+
+            def locate(path: tuple[str, ...], own: dict[str, dict[str, object]] = own, where: Location = where) -> Location:
+                # values set in component defaults or overlays were checked with their own locations
+                if len(path) == 3 and path[2] in (own.get(path[1]) or {}):
+                    return marker
+                return where
+
+            found = check_conf({name: _parse_ini(text)}, env.release, schemas_dir, locate)
+            problems.extend(p for p in found if p.location != marker)
+    return problems
+
+
+def upgrade_problems(
+    env: Environment, from_release: str, source_docs: dict[str, Location], schemas_dir: Path = SCHEMA_DIR / "openstack"
+) -> list[Problem]:
+    """Options this environment sets that moving from ``from_release`` to its release removes or deprecates."""
+    return [p for _, p in upgrade_problems_by_component(env, from_release, source_docs, schemas_dir)]
+
+
+def upgrade_problems_by_component(
+    env: Environment, from_release: str, source_docs: dict[str, Location], schemas_dir: Path = SCHEMA_DIR / "openstack"
+) -> list[tuple[str, Problem]]:
+    """``upgrade_problems`` with the component each one belongs to."""
+    known = known_releases(schemas_dir)
+    if from_release == env.release or from_release not in known or env.release not in known:
+        return []
+    out: list[tuple[str, Problem]] = []
+    for comp in env.components.values():
+        found = release_changes(comp.values["conf"], from_release, env.release, schemas_dir, _locator(comp, source_docs[comp.name]))
+        out.extend((comp.name, p) for p in found)
+    return out
 
 
 def check_objects(env: Environment, objs: list[Obj], checkers: Checkers) -> list[Problem]:

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from .diff_impact import lock_waves, object_wave, reruns, restarts, upgrades
-from .diff_model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, wave_key
+from .check import upgrade_problems_by_component
+from .diff_model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from .diff_objects import object_changes, pairs
 from .diff_risks import risks
 from .diff_sides import GitRepo, Tree, object_file, parse_objects, read_lock
-from .pipeline import compile_all, env_name
+from .pipeline import Compiled, compile_all, env_name
+from .problems import Location
 
 SOURCE_LABEL = "source"
 
@@ -105,7 +107,18 @@ def diff_source(source_dir: Path, names: list[str], repo_path: Path, from_rev: s
         new = Tree.from_files(root, SOURCE_LABEL, item.tree.files)
         sides = (("rev", rev, commit), ("source", None, None))
         compare_env(report, item.env.name, old, new, sides, repo)
+        report.risks.extend(_option_risks(item, read_lock(old)))
     return report
+
+
+def _option_risks(item: Compiled, old_lock: dict[str, Any] | None) -> list[Risk]:
+    """Options the source sets that the new OpenStack release removed or deprecated."""
+    old_release = str((old_lock or {}).get("openstack_release") or item.env.release)
+    docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in item.env.components}
+    return [
+        Risk(item.env.name, component, "medium", "openstack-option-release", f"{problem.location}: {problem.message}", None, item.env.components[component].wave)
+        for component, problem in upgrade_problems_by_component(item.env, old_release, docs)
+    ]
 
 
 def diff_revs(repo_path: Path, from_rev: str, to_rev: str, names: list[str]) -> DiffReport:

@@ -11,8 +11,8 @@ from pathlib import Path
 from .assemble import Obj, assemble
 from .delivery import Delivery, delivery_files, readme_section
 from .layout import EnvTree, build_tree
-from .check import Checkers, check_objects, crd_dirs
-from .problems import InputError, Problem, error
+from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
+from .problems import InputError, Location, Problem, error
 from .render import Renderer
 from .resolve import Environment, resolve
 from .source import Source, load_source
@@ -69,15 +69,34 @@ def input_digest(source: Source, env: Environment) -> str:
     return h.hexdigest()
 
 
+def _file_templates(source: Source, env: Environment) -> dict[str, dict[str, Location]]:
+    """component -> config file -> where it comes from (its files/ template, else the component definition)."""
+    out: dict[str, dict[str, Location]] = {}
+    for name in env.components:
+        comp = source.components[name]
+        where = {t.name.rsplit("/", 1)[-1].removesuffix(".j2"): Location(t.name, 1, 1) for t in comp.files}
+        for conf_file in env.components[name].values["conf"]:
+            where.setdefault(conf_file, comp.doc.locate(("defaults", "conf", conf_file)))
+        out[name] = where
+    return out
+
+
 def compile_env(
     source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None, engines: list[str] | None = None
 ) -> Compiled:
     """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
     env = resolve(source, name)
+    docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
+    option_findings = check_options(env, docs)
+    if any(p.is_error for p in option_findings):
+        raise InputError(option_findings)
     rendered = [renderer.render(env, comp) for comp in env.components.values()]
+    file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
+    if any(p.is_error for p in file_findings):
+        raise InputError(file_findings)
     objects = assemble(env, rendered)
     annotate(objects)
-    findings = check_objects(env, objects, checkers) if checkers is not None else []
+    findings = option_findings + file_findings + (check_objects(env, objects, checkers) if checkers is not None else [])
     if any(p.is_error for p in findings):
         raise InputError(findings)
     delivery, extra = delivery_files(env, objects, engines)

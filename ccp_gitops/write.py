@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .commit import CommitResult, RepoError, branch_head, commit_files, open_repo, read_files, recover_work_tree
+from .check import upgrade_problems
 from .layout import LOCK_FILE
+from .problems import Location, Problem
 from .pipeline import Compiled, compile_all
 
 
@@ -85,6 +88,21 @@ def _unchanged(compiled: Compiled, old_files: dict[str, bytes]) -> bool:
     return bool(old_lock.get("tree_digest") == compiled.tree.lock["tree_digest"])
 
 
+def _old_lock(compiled: Compiled, old_files: dict[str, bytes]) -> dict[str, Any]:
+    raw = old_files.get(f"{compiled.tree.root}/{LOCK_FILE}")
+    try:
+        return dict(json.loads(raw)) if raw else {}
+    except ValueError:
+        return {}
+
+
+def _release_warnings(compiled: Compiled, old_files: dict[str, bytes]) -> list[Problem]:
+    """On an OpenStack release change: options the source sets that the new release deprecates."""
+    old_release = str(_old_lock(compiled, old_files).get("openstack_release") or compiled.env.release)
+    docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in compiled.env.components}
+    return upgrade_problems(compiled.env, old_release, docs)
+
+
 def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: str | None) -> str:
     heads = ", ".join(f"env/{c.env}" for c in changes)
     subject = subject or f"{heads}: " + " / ".join(c.summary() for c in changes)
@@ -137,6 +155,7 @@ def run_compile(
         if old_files and _unchanged(item, old_files):
             lines.append(f"env/{item.env.name}: unchanged ({len(item.objects)} objects)")
             continue
+        warnings.extend(str(p) for p in _release_warnings(item, old_files))
         change = env_change(item, old_files)
         changes.append(change)
         to_write.append(item)

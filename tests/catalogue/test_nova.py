@@ -219,7 +219,7 @@ def test_nova_conf(catalogue: Path) -> None:
     assert conf["placement"]["region_name"] == conf["neutron"]["region_name"] == "RegionOne"
     assert conf["neutron"]["service_metadata_proxy"] == "true"
     assert "metadata_proxy_shared_secret" not in conf["neutron"]
-    assert conf["glance"]["api_servers"] == "http://glance-api:9292"
+    assert conf["glance"]["valid_interfaces"] == "internal"  # the catalogue finds glance-api, no deprecated api_servers
     vnc = conf["vnc"]
     assert vnc["enabled"] == "true"
     assert vnc["novncproxy_base_url"] == "https://novncproxy.openstack.example.com/vnc_lite.html"
