@@ -119,8 +119,8 @@ def argocd_plan(files: Mapping[str, bytes], root: str) -> EnginePlan:
     plan = EnginePlan("argocd", f"{folder}/{BOOTSTRAP_DIR}", _name(boot), str(source.get("path", "")))
     apps = [a for a in kustomize_objects(files, folder) if a.get("kind") == "Application"]
     by_name = {a["metadata"]["name"]: a for a in apps}
-    tasks = argo_sync_order(apps)
-    for task in sorted(tasks, key=lambda t: (str(_labels(by_name[t.name]).get(CLUSTER_LABEL, "")), tasks.index(t))):
+    tasks = list(enumerate(argo_sync_order(apps)))
+    for _, task in sorted(tasks, key=lambda it: (str(_labels(by_name[it[1].name]).get(CLUSTER_LABEL, "")), it[0])):
         app = by_name[task.name]
         path = str(app["spec"]["source"]["path"])
         namespace = str(app["spec"]["destination"].get("namespace", ""))
