@@ -9,6 +9,7 @@ from typing import Any
 from .assemble import COMPONENT_LABEL, MANAGED_BY, Obj
 from .emit import dump_yaml, ordered
 from .layout import kustomization
+from .delivery_oci import OciSource
 from .problems import InputError, Location, Problem
 from .resid import ResId
 from .resolve import ENGINES, Environment
@@ -54,6 +55,7 @@ class Delivery:
     git_secret: str
     targets: tuple[Target, ...]
     fleet: bool
+    oci: OciSource | None = None
 
     @property
     def root(self) -> str:
@@ -108,6 +110,15 @@ def _target(raw: dict[str, Any], key: str, fleet: bool) -> Target:
     return Target(key, server, name if not server else "", secret, labels)
 
 
+def _oci_source(env: Environment, raw: dict[str, Any], problems: list[Problem]) -> OciSource | None:
+    """``delivery.source: oci``: Flux pulls the environment's bundle (``ccp-gitops bundle``) from a registry."""
+    if raw.get("source", "git") != "oci":
+        return None
+    oci = OciSource.from_settings(dict(raw.get("oci") or {}), default_tag=env.name)
+    problems.extend(Problem(_where(env, "oci"), f"delivery.oci: {message}") for message in oci.problems())
+    return oci
+
+
 def settings(env: Environment, engines: list[str] | None = None) -> Delivery:
     """The delivery settings of ``env`` (``engines`` overrides the overlay's); InputError on bad combinations."""
     raw: dict[str, Any] = dict(env.settings.get("delivery") or {})
@@ -135,8 +146,9 @@ def settings(env: Environment, engines: list[str] | None = None) -> Delivery:
         git_secret=str(raw.get("git_secret") or ""),
         targets=targets,
         fleet=bool(members),
+        oci=_oci_source(env, raw, problems),
     )
-    if "flux" in chosen and not FLUX_URL.match(delivery.repo_url):
+    if "flux" in chosen and delivery.oci is None and not FLUX_URL.match(delivery.repo_url):
         problems.append(Problem(_where(env, "repo_url"), f"delivery.repo_url {delivery.repo_url!r}: Flux needs an http://, https:// or ssh:// URL"))
     for target in targets:
         for comp in [*env.components, *(["namespace"] if "flux" in chosen else [])]:

@@ -1,4 +1,4 @@
-"""Flux delivery: the env repo GitRepository, a root Kustomization, one Kustomization per component with dependsOn."""
+"""Flux delivery: the source (GitRepository or OCIRepository), a root Kustomization, one Kustomization per component with dependsOn."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from .assemble import Obj
 from .delivery import CLUSTERS_DIR, Delivery, Folder, Target
+from .delivery_oci import oci_repository
 from .resolve import Environment
 from .waves import FLUX_PRUNE
 
@@ -46,7 +47,16 @@ def git_repository(d: Delivery) -> dict[str, Any]:
 
 
 def _source_ref(d: Delivery) -> dict[str, str]:
-    return {"kind": "GitRepository", "name": d.env}
+    return {"kind": "OCIRepository" if d.oci is not None else "GitRepository", "name": d.env}
+
+
+def source_object(d: Delivery) -> dict[str, Any]:
+    """Where Flux fetches the environment: the env repo's branch, or its OCI bundle by tag or digest."""
+    if d.oci is None:
+        return git_repository(d)
+    repository = oci_repository(d.env, d.flux_namespace, d.oci)
+    repository["metadata"]["labels"] = d.labels()
+    return repository
 
 
 def root_kustomization(d: Delivery) -> dict[str, Any]:
@@ -123,5 +133,5 @@ def flux_folders(env: Environment, d: Delivery, objs: list[Obj]) -> dict[str, Fo
         folders[d.folder("flux")] = Folder([], [f"{CLUSTERS_DIR}/{t.key}" for t in d.targets])
     if own_namespace:
         folders[f"{d.folder('flux')}/{NAMESPACE_DIR}"] = Folder([namespace_object(d)])
-    folders[d.bootstrap("flux")] = Folder([git_repository(d), root_kustomization(d)])
+    folders[d.bootstrap("flux")] = Folder([source_object(d), root_kustomization(d)])
     return folders
