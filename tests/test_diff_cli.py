@@ -30,6 +30,9 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
+    if len(lines) == 2:  # input problems end with the same summary line as every verb
+        assert lines[1] == "ccp-gitops: 1 error(s); nothing was written", proc.stderr
+        lines = lines[:1]
     assert len(lines) == 1, proc.stderr
     assert proc.stdout == ""
     return lines[0]

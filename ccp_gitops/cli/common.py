@@ -57,26 +57,31 @@ def report_input_errors(exc: InputError) -> NoReturn:
     raise typer.Exit(EXIT_INPUT)
 
 
-def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``: input problems exit 2, environment failures exit 1, never a traceback."""
-    from git import GitCommandError
+def guarded(action: Callable[[], T], failure_code: int = EXIT_FAILURE, failures: tuple[type[Exception], ...] = ()) -> T:
+    """Run ``action``: input problems exit 2, other failures ``failure_code``; never a traceback.
 
+    ``failures`` are further exception types whose message is the whole story (e.g. DiffError).
+    """
     from ..commit import RepoError
     from ..kustomize import KustomizeError
 
+    expected: tuple[type[Exception], ...] = (RepoError, KustomizeError, *failures)
     try:
         return action()
     except InputError as exc:
         report_input_errors(exc)
-    except (RepoError, KustomizeError) as exc:
-        fail(str(exc))
-    except GitCommandError as exc:
-        detail = str(exc.stderr or "").strip().strip("'").splitlines()
-        fail(f"git {' '.join(map(str, exc.command[1:2]))} failed: {detail[0] if detail else exc.status}")
+    except expected as exc:
+        fail(str(exc), failure_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror or exc}" if exc.filename else str(exc))
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}" if exc.filename else str(exc), failure_code)
+    except Exception as exc:
+        git_exc = sys.modules.get("git.exc")  # GitPython is imported lazily: only then can it fail
+        if git_exc is not None and isinstance(exc, git_exc.GitCommandError):
+            detail = str(exc.stderr or "").strip().strip("'").splitlines()
+            fail(f"git {' '.join(map(str, exc.command[1:2]))} failed: {detail[0] if detail else exc.status}", failure_code)
+        raise
 
 
 def is_terminal() -> bool:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ..diff_model import DiffReport
     from ..diff_text import Line
 
-from .common import EXIT_INPUT, SOURCE_HELP, fail, is_terminal, repo_dir, source_dir
+from .common import EXIT_INPUT, SOURCE_HELP, fail, guarded, is_terminal, repo_dir, source_dir
 
 T = TypeVar("T")
 FORMATS = ("text", "markdown", "json")
@@ -39,34 +39,6 @@ Example: ccp-gitops diff prod --format json --exit-code | jq .summary
 
 Example: ccp-gitops diff --from oci:build/staging-bundle --to oci:build/prod-bundle:prod
 """
-
-
-def _report_input_errors(exc: Exception) -> NoReturn:
-    from ..problems import InputError
-
-    assert isinstance(exc, InputError)
-    for problem in exc.problems:
-        typer.echo(str(problem), err=True)
-    if len(exc.problems) > 1:
-        typer.echo(f"ccp-gitops: {len(exc.problems)} problems", err=True)
-    raise typer.Exit(EXIT_INPUT)
-
-
-def _guarded(action: Callable[[], T]) -> T:
-    """Run ``action``; every failure exits 2 (1 means "differences" for diff) with no traceback."""
-    from ..diff_model import DiffError
-    from ..problems import InputError
-
-    try:
-        return action()
-    except InputError as exc:
-        _report_input_errors(exc)
-    except DiffError as exc:
-        fail(str(exc), EXIT_INPUT)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except OSError as exc:
-        fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc), EXIT_INPUT)
 
 
 def _write_parts(out_dir: Path, parts: list[str], suffix: str) -> None:
@@ -117,7 +89,9 @@ def diff_command(
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
         return diff_source(source_dir(source), names, repo_dir(repo), from_rev)
 
-    report = _guarded(run)
+    from ..diff_model import DiffError
+
+    report = guarded(run, EXIT_INPUT, (DiffError,))
     if fmt == "json":
         from ..diff_json import render_json
 
@@ -135,7 +109,7 @@ def diff_command(
         else:
             parts, suffix = [render_text(report)], "txt"
     if output_dir is not None:
-        _guarded(lambda: _write_parts(output_dir, parts, suffix))
+        guarded(lambda: _write_parts(output_dir, parts, suffix), EXIT_INPUT, (DiffError,))
     else:
         for part in parts:
             typer.echo(part, nl=False)
