@@ -36,7 +36,8 @@ class EnvChange:
             if names:
                 parts.append(f"{verb} {', '.join(names)}")
         if self.delivery:
-            parts.append("update delivery")
+            existed = any("/delivery/" in p for p in self.files.get("changed", []) + self.files.get("removed", []))
+            parts.append("update delivery" if existed else "add delivery")
         return "; ".join(parts) or "no change"
 
 
