@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
+from .fetch import lock_sources
 from .layout import EnvTree, build_tree
 from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
 from .problems import InputError, Location, Problem, error
@@ -93,7 +94,7 @@ def compile_env(source: Source, renderer: Renderer, name: str, commit: str, chec
     findings = option_findings + file_findings + (check_objects(env, objects, checkers) if checkers is not None else [])
     if any(p.is_error for p in findings):
         raise InputError(findings)
-    tree = build_tree(env, objects, input_digest(source, env), commit)
+    tree = build_tree(env, objects, input_digest(source, env), commit, sources=lock_sources(source.sources))
     return Compiled(env, objects, tree, findings)
 
 
