@@ -30,8 +30,9 @@ def console() -> Any:
     every ANSI style (rich alone would keep bold and dim)."""
     from rich.console import Console
 
-    plain = bool(os.environ.get("NO_COLOR"))
-    return Console(highlight=False, soft_wrap=True, emoji=False, markup=False, no_color=plain, **({"color_system": None} if plain else {}))
+    if os.environ.get("NO_COLOR"):
+        return Console(highlight=False, soft_wrap=True, emoji=False, markup=False, no_color=True, color_system=None)
+    return Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 
 
 def _source_for_completion(ctx: typer.Context) -> Path:
