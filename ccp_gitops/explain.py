@@ -107,7 +107,7 @@ def view(env: Environment, comp: ComponentValues) -> tuple[dict[str, Any], Origi
 
 def parse_path(text: str, tree: dict[str, Any]) -> YamlPath | None:
     """``conf.keystone.conf.token`` against the value tree: at each level the longest key that exists."""
-    tokens = [t for t in text.strip().split(".")] if text.strip(". ") else []
+    tokens = text.strip().split(".") if text.strip(". ") else []
 
     def walk(node: Any, start: int) -> YamlPath | None:
         if start == len(tokens):

@@ -54,7 +54,8 @@ def _complete(words: str, cwd: Path | None = None) -> list[str]:
 
 
 def test_show_completion_script() -> None:
-    proc = run("--show-completion", "bash")
+    # Typer detects the user's shell; its test switch makes the option take the shell's name instead.
+    proc = run("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert proc.returncode == 0, proc.stderr
     assert "_CCP_GITOPS_COMPLETE=complete_bash" in proc.stdout and "complete -o default -F _ccp_gitops_completion ccp-gitops" in proc.stdout
 

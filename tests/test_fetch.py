@@ -176,3 +176,14 @@ def test_two_sources_with_the_same_name(tmp_path: Path, upstream: Path, cache: P
     site = _site(tmp_path, str(upstream), "v1.0", "  - {name: extras, git: x, ref: v1}\n")
     proc = run("fetch", "--source", str(site), env={"CCP_CACHE": str(cache)})
     assert_one_located_error(proc, "ccp-gitops.yaml:6:12:", "source 'extras' is listed twice (first at ccp-gitops.yaml:3:11)")
+
+
+def test_fetch_outside_a_source(tmp_path: Path) -> None:
+    assert_one_located_error(run("fetch", "--source", str(tmp_path)), f"{tmp_path}:1:1:", "not a ccp-gitops source")
+
+
+def test_fetch_without_sources(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert run("init", str(site)).returncode == 0
+    proc = run("fetch", "--source", str(site))
+    assert proc.returncode == 0 and proc.stdout == f"{site}: no sources in ccp-gitops.yaml\n"

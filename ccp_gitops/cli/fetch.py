@@ -28,11 +28,14 @@ def fetch_command(
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help=FORMAT_HELP),
 ) -> None:
     from ..fetch import FetchedSource, fetch_all
+    from ..problems import InputError, error
     from ..source import SITE_FILE, load_site
 
     root = source_dir(source).resolve()
 
     def action() -> list[FetchedSource]:
+        if not (root / "overlays").is_dir():
+            raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
         site = load_site(root)
         return fetch_all(site, root) if site is not None else []
 
