@@ -44,3 +44,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache
+
+# Rewrite the golden files (plan outputs) after an intended change; review `git diff tests/golden`.
+.PHONY: golden
+golden: install-test
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

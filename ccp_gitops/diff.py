@@ -121,12 +121,45 @@ def _option_risks(item: Compiled, old_lock: dict[str, Any] | None) -> list[Risk]
     ]
 
 
+BUNDLE_PREFIX = "oci:"
+
+
+def _bundle_side(spec: str) -> dict[str, Tree]:
+    """``oci:DIR`` or ``oci:DIR:TAG`` (skopeo's syntax): the environment an OCI bundle holds."""
+    from .bundle import read_bundle
+    from .oci import LayoutError
+
+    location = spec[len(BUNDLE_PREFIX) :]
+    directory, _, tag = location.partition(":") if not Path(location).is_dir() else (location, "", "")
+    try:
+        files = read_bundle(Path(directory), tag or None)
+    except (LayoutError, OSError) as exc:
+        raise DiffError(f"{spec}: not a readable ccp-gitops bundle: {exc}") from None
+    roots = sorted({"/".join(p.split("/")[:2]) for p in files if p.startswith("env/")})
+    if len(roots) != 1:
+        raise DiffError(f"{spec}: a bundle must hold exactly one env/<env>/ folder (found {len(roots)})")
+    return {roots[0].split("/")[1]: Tree.from_files(roots[0], spec, files)}
+
+
+def _rev_side(spec: str, repo: GitRepo | None) -> tuple[dict[str, Tree], str | None]:
+    """The environments of one side: an env-repo revision or an OCI bundle, and the commit if any."""
+    if spec.startswith(BUNDLE_PREFIX):
+        return _bundle_side(spec), None
+    assert repo is not None
+    commit = repo.resolve(spec)
+    return repo.list_envs(commit, spec), commit
+
+
 def diff_revs(repo_path: Path, from_rev: str, to_rev: str, names: list[str]) -> DiffReport:
-    """Compare the environments of two env-repo revisions (default: every environment in either)."""
-    repo = GitRepo(repo_path)
-    old_commit, new_commit = repo.resolve(from_rev), repo.resolve(to_rev)
-    old_envs, new_envs = repo.list_envs(old_commit, from_rev), repo.list_envs(new_commit, to_rev)
-    wanted = list(dict.fromkeys(env_name(n) for n in names)) or sorted(set(old_envs) | set(new_envs))
+    """Compare the environments of two env-repo revisions or OCI bundles (default: every environment in either)."""
+    needs_repo = not (from_rev.startswith(BUNDLE_PREFIX) and to_rev.startswith(BUNDLE_PREFIX))
+    repo = GitRepo(repo_path) if needs_repo else None
+    old_envs, old_commit = _rev_side(from_rev, repo)
+    new_envs, new_commit = _rev_side(to_rev, repo)
+    # a bundle holds one environment: by default compare just that one
+    bundled = [envs for spec, envs in ((from_rev, old_envs), (to_rev, new_envs)) if spec.startswith(BUNDLE_PREFIX)]
+    default = sorted(set().union(*bundled)) if bundled else sorted(set(old_envs) | set(new_envs))
+    wanted = list(dict.fromkeys(env_name(n) for n in names)) or default
     unknown = [n for n in wanted if n not in old_envs and n not in new_envs]
     if unknown:
         known = ", ".join(sorted(set(old_envs) | set(new_envs))) or "none"

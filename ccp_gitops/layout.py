@@ -11,6 +11,7 @@ from .assemble import Obj
 from .emit import dump_json, dump_yaml, ordered
 from .oci import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from .resolve import Environment
+from .waves import mermaid_waves as _mermaid
 
 LOCK_FILE = "ccp-gitops.lock.json"
 README_FILE = "README.md"
@@ -66,9 +67,12 @@ def build_tree(
     input_digest: str,
     source_commit: str,
     extra: dict[str, bytes] | None = None,
+    notes: str = "",
     sources: dict[str, Any] | None = None,
 ) -> EnvTree:
-    """The whole env/<env>/ folder: components, aggregate kustomization, README and lock."""
+    """The whole env/<env>/ folder: components, aggregate kustomization, README and lock.
+
+    ``extra`` adds files (path relative to the environment folder); ``notes`` is markdown for the README."""
     tree = EnvTree(env.name)
     per_component = component_files(env, objs)
     components: dict[str, Any] = {}
@@ -101,7 +105,7 @@ def build_tree(
     if sources:
         # components from other git repositories (ccp-gitops.yaml sources:): name -> git, ref, commit
         tree.lock["sources"] = sources
-    tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock).encode()
+    tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock, notes).encode()
     # Last: the bundle layer covers every other file of the folder, the README included.
     tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), env.delivery)
     tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
@@ -131,18 +135,10 @@ def bundle_record(layer: Blob, delivery: dict[str, Any]) -> dict[str, Any]:
 
 def mermaid_waves(env: Environment) -> str:
     """A mermaid flowchart: one subgraph per wave, an edge per dependency."""
-    lines = ["flowchart LR"]
-    for wave, names in env.waves().items():
-        lines.append(f"  subgraph wave{wave}[\"wave {wave}\"]")
-        lines.extend(f"    {n.replace('-', '_')}[{n}]" for n in names)
-        lines.append("  end")
-    for comp in env.components.values():
-        for dep in comp.depends_on:
-            lines.append(f"  {dep.replace('-', '_')} --> {comp.name.replace('-', '_')}")
-    return "\n".join(lines)
+    return _mermaid(env.waves(), [(dep, c.name) for c in env.components.values() for dep in c.depends_on])
 
 
-def readme(env: Environment, lock: dict[str, Any]) -> str:
+def readme(env: Environment, lock: dict[str, Any], notes: str = "") -> str:
     """The generated README of one environment folder."""
     rows = []
     for name, comp in lock["components"].items():
@@ -173,7 +169,7 @@ A component is applied after every component it depends on (Argo CD sync waves, 
 ```mermaid
 {mermaid_waves(env)}
 ```
-
+{chr(10) + notes.strip() + chr(10) if notes.strip() else ""}
 ## Reproduce
 
 ```sh

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
+from .delivery import Delivery, delivery_files, readme_section
 from .fetch import lock_sources
 from .layout import EnvTree, build_tree
 from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
@@ -16,6 +17,7 @@ from .problems import InputError, Location, Problem, error
 from .render import Renderer
 from .resolve import Environment, resolve
 from .source import Source, load_source
+from .waves import annotate
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Compiled:
     env: Environment
     objects: list[Obj]
     tree: EnvTree
+    delivery: Delivery
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -79,8 +82,10 @@ def _file_templates(source: Source, env: Environment) -> dict[str, dict[str, Loc
     return out
 
 
-def compile_env(source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None) -> Compiled:
-    """Run one environment through every stage up to its file tree."""
+def compile_env(
+    source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None, engines: list[str] | None = None
+) -> Compiled:
+    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
     env = resolve(source, name)
     docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
     option_findings = check_options(env, docs)
@@ -91,17 +96,22 @@ def compile_env(source: Source, renderer: Renderer, name: str, commit: str, chec
     if any(p.is_error for p in file_findings):
         raise InputError(file_findings)
     objects = assemble(env, rendered)
+    annotate(objects)
     findings = option_findings + file_findings + (check_objects(env, objects, checkers) if checkers is not None else [])
     if any(p.is_error for p in findings):
         raise InputError(findings)
-    tree = build_tree(env, objects, input_digest(source, env), commit, sources=lock_sources(source.sources))
-    return Compiled(env, objects, tree, findings)
+    delivery, extra = delivery_files(env, objects, engines)
+    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, sources=lock_sources(source.sources), notes=readme_section(env, delivery, objects))
+    return Compiled(env, objects, tree, delivery, findings)
 
 
-def compile_all(source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True) -> list[Compiled]:
+def compile_all(
+    source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True, engines: list[str] | None = None
+) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together.
 
     ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
+    ``engines`` overrides the overlays' delivery.engines.
     """
     source = load_source(source_dir)
     renderer = Renderer(source)
@@ -117,7 +127,7 @@ def compile_all(source_dir: Path, names: list[str], crds: list[Path] | None = No
             problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
             continue
         try:
-            results.append(compile_env(source, renderer, name, commit, checkers))
+            results.append(compile_env(source, renderer, name, commit, checkers, engines))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

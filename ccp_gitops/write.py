@@ -24,6 +24,7 @@ class EnvChange:
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     files: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed -> paths
+    delivery: bool = False  # Argo CD / Flux objects under delivery/ changed
 
     @property
     def empty(self) -> bool:
@@ -34,6 +35,8 @@ class EnvChange:
         for verb, names in (("add", self.added), ("update", self.changed), ("remove", self.removed)):
             if names:
                 parts.append(f"{verb} {', '.join(names)}")
+        if self.delivery:
+            parts.append("update delivery")
         return "; ".join(parts) or "no change"
 
 
@@ -69,6 +72,7 @@ def env_change(compiled: Compiled, old_files: dict[str, bytes]) -> EnvChange:
         "removed": sorted(old_paths - new_paths),
         "changed": sorted(p for p in new_paths & old_paths if old_files[p] != compiled.tree.files[p]),
     }
+    change.delivery = any(p.startswith(f"{root}/delivery/") for paths in change.files.values() for p in paths)
     return change
 
 
@@ -125,9 +129,10 @@ def run_compile(
     message: str | None,
     dry_run: bool,
     crds: list[Path] | None = None,
+    engines: list[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Compile ``names`` from ``source`` into the env repo; return (lines to print, warnings)."""
-    compiled = compile_all(source, names, crds)
+    compiled = compile_all(source, names, crds, engines=engines)
     warnings = [str(w) for c in compiled for w in c.warnings]
     branches = {c.env.delivery.get("branch", "main") for c in compiled}
     if branch is None and len(branches) > 1:

@@ -323,3 +323,28 @@ def test_help_has_an_example(run_cli: Cli) -> None:
     proc = run_cli("bundle", "--help")
     assert proc.returncode == 0
     assert "Example: ccp-gitops bundle env/prod" in proc.stdout
+
+
+def test_diff_compares_two_bundles_and_a_bundle_with_a_commit(tmp_path: Path, source_copy: Path) -> None:
+    import json
+
+    from .conftest import cli
+
+    repo = tmp_path / "env-repo"
+    first = compile_into(source_copy, repo)
+    run_bundle(repo, "prod", first, tmp_path / "one")
+    overlay = source_copy / "overlays" / "prod" / "env.yaml"
+    overlay.write_text(overlay.read_text().replace("replicas: {memcached: 2}", "replicas: {memcached: 3}"))
+    second = compile_into(source_copy, repo)
+    run_bundle(repo, "prod", second, tmp_path / "two")
+
+    proc = cli("diff", "--from", f"oci:{tmp_path / 'one'}", "--to", f"oci:{tmp_path / 'two'}", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    changed = {r["id"] for r in json.loads(proc.stdout)["resources"]}
+    assert "Deployment.apps/openstack/memcached" in changed
+    same = cli("diff", "--from", f"oci:{tmp_path / 'two'}", "--to", second, "--repo", str(repo), "--exit-code")
+    assert same.returncode == 0, same.stdout + same.stderr
+    differs = cli("diff", "--from", f"oci:{tmp_path / 'one'}", "--to", "main", "--repo", str(repo), "--exit-code")
+    assert differs.returncode == 1
+    bad = cli("diff", "--from", f"oci:{tmp_path / 'nope'}", "--to", "main", "--repo", str(repo))
+    assert bad.returncode == 2 and "not a readable ccp-gitops bundle" in bad.stderr

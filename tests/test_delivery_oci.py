@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ccp_gitops.bundle import run_bundle
 from ccp_gitops.delivery_oci import OciSource, oci_repository
+from ccp_gitops.problems import Location
 from ccp_gitops.write import run_compile
 
 URL = "oci://registry.example.com/openstack/env-prod"
@@ -160,3 +161,37 @@ def test_promote_a_bundle_by_its_digest(tmp_path: Path, catalogue: Path, oci_crd
     obj = oci_repository("openstack-env", "flux-system", OciSource(URL, digest=bundle.digest))
     assert errors(oci_crd, obj) == []
     assert obj["spec"]["ref"] == {"digest": bundle.digest}
+
+
+def _oci_overlay(source: Path, oci: str) -> None:
+    env_file = source / "overlays/prod/env.yaml"
+    env_file.write_text(env_file.read_text() + f"delivery:\n  engines: [flux]\n  source: oci\n  oci: {oci}\n")
+
+
+def test_overlay_delivers_through_an_oci_repository(source_copy: Path, crds_dir: Path) -> None:
+    from ccp_gitops.check_schema import SchemaChecker
+    from ccp_gitops.pipeline import compile_all
+
+    digest = "sha256:" + "ab" * 32
+    _oci_overlay(source_copy, "{url: oci://registry.example.com/openstack-env, digest: " + digest + "}")
+    [compiled] = compile_all(source_copy, ["prod"])
+    bootstrap = {p: y for p, y in compiled.tree.files.items() if "/delivery/flux/bootstrap/" in p}
+    repo_file = next(data for path, data in bootstrap.items() if "ocirepository-" in path)
+    repository = yaml.safe_load(repo_file)
+    assert repository["spec"]["ref"] == {"digest": digest}
+    assert not any("gitrepository-" in p for p in compiled.tree.files)
+    checker = SchemaChecker("1.33", [crds_dir])
+    flux = [yaml.safe_load(d) for p, d in compiled.tree.files.items() if "/delivery/flux/" in p and not p.endswith("kustomization.yaml")]
+    for obj in flux:
+        assert checker.check(obj, Location("t", 1, 1)) == [], obj
+        if obj["kind"] == "Kustomization":
+            assert obj["spec"]["sourceRef"] == {"kind": "OCIRepository", "name": "prod"}
+
+
+def test_bad_oci_settings_are_located_input_errors(source_copy: Path) -> None:
+    from .conftest import cli
+
+    _oci_overlay(source_copy, "{url: oci://registry.example.com/openstack-env, tag: prod, digest: sha256:1}")
+    proc = cli("validate", "prod", "--source", str(source_copy))
+    assert proc.returncode == 2
+    assert "overlays/prod/env.yaml:" in proc.stderr and "sha256" in proc.stderr

@@ -66,7 +66,8 @@ def test_rev_to_rev(setup: tuple[Path, Path]) -> None:
     assert proc.stdout.startswith("env/prod: main@")
     back = cli("diff", "env/prod", "--repo", str(repo), "--from", "review/remove-worker", "--to", "main", "--format", "json")
     data = json.loads(back.stdout)
-    assert data["summary"] == {"added": 2, "changed": 0, "removed": 0, "upgrades": 0, "restarts": 0, "reruns": 0, "risks": 0}
+    # the worker's PersistentVolumeClaim and Deployment, and its Argo CD Application
+    assert data["summary"] == {"added": 3, "changed": 0, "removed": 0, "upgrades": 0, "restarts": 0, "reruns": 0, "risks": 0}
     assert cli("diff", "--repo", str(repo), "--from", "main", "--to", "main", "--exit-code").returncode == 0
 
 
@@ -229,7 +230,8 @@ def test_a_missing_branch_means_everything_is_added(tmp_path: Path) -> None:
     assert data["environments"][0]["from"] == {
         "kind": "rev", "rev": "main", "commit": None, "exists": False, "source_commit": None, "compiler_version": None, "openstack_release": None,
     }
-    assert data["summary"]["added"] == 15 and data["summary"]["changed"] == 0
+    # 15 component objects, plus Argo CD delivery: 4 Applications, the root one, 2 AppProjects, argocd-cm
+    assert data["summary"]["added"] == 15 + 8 and data["summary"]["changed"] == 0
     assert [r["job"] for r in data["reruns"]] == ["api-db-sync"] and data["reruns"][0]["replaces"] is None
     text = cli("diff", "--source", str(source), "--repo", str(repo)).stdout
     assert text.startswith("env/prod: main (no such branch) -> source\n")
@@ -251,10 +253,10 @@ spec:
   destination: {{server: https://kubernetes.default.svc, namespace: openstack}}
   source: {{repoURL: https://git.example.com/env.git, path: env/prod/api, targetRevision: main}}
 """
-    folder = repo / "env/prod/delivery/argocd"
-    folder.mkdir(parents=True)
+    folder = repo / "env/prod/delivery/argocd"  # compile wrote the real Applications here
     (folder / "application-api.yaml").write_text(app.format(wave=1))
-    (folder / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [application-api.yaml]\n")
+    kustomization = folder / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("resources:\n", "resources:\n- application-api.yaml\n"))
     subprocess.run([*git, "checkout", "-q", "-b", "delivery"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "delivery"], check=True, env={**os.environ, **FIXED_GIT_ENV})

@@ -65,7 +65,8 @@ def test_smuggled_documents_stay_data_in_a_full_compile(source_copy: Path) -> No
     env_file.write_text(
         env_file.read_text().replace(
             "replicas: {api: 3}",
-            f'replicas: {{api: 3}}\n    conf:\n      keystone.conf:\n        DEFAULT:\n          debug: "{hostile}"',
+            f'replicas: {{api: 3}}\n    conf:\n      keystone.conf:\n        DEFAULT:\n          log_date_format: "{hostile}"',
+            1,
         ).replace("replicas: {memcached: 2}", f'replicas: {{memcached: 2}}\n    values:\n      resources: {{requests: {{cpu: "{hostile}"}}}}')
     )
     [dirty] = compile_all(source_copy, ["prod"], check=False)  # the schema check would (rightly) refuse the cpu value

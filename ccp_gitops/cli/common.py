@@ -19,6 +19,8 @@ T = TypeVar("T")
 SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
 CRDS_HELP = "Folder of CustomResourceDefinitions (Argo CD, Flux, External Secrets) to validate custom resources; repeatable. Default: $CCP_CRDS."
 REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
+ENGINE_HELP = "Delivery engine(s): argocd, flux or both. Default: the overlay's delivery.engines."
+ENGINE_CHOICES = {"argocd": ("argocd",), "flux": ("flux",), "both": ("argocd", "flux")}
 
 
 def source_dir(option: Path | None) -> Path:
@@ -31,6 +33,15 @@ def repo_dir(option: Path | None) -> Path:
     if option is not None:
         return option
     return Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
+
+
+def engines(option: str | None) -> list[str] | None:
+    """``--engine`` as a list of engines (None: the overlay decides); exit 2 on an unknown name."""
+    if option is None:
+        return None
+    if option not in ENGINE_CHOICES:
+        fail(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, not {option!r}", EXIT_INPUT)
+    return list(ENGINE_CHOICES[option])
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import CRDS_HELP, REPO_HELP, SOURCE_HELP, fail, guarded, repo_dir, source_dir
+from .common import CRDS_HELP, ENGINE_HELP, REPO_HELP, SOURCE_HELP, engines, fail, guarded, repo_dir, source_dir
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -16,6 +16,8 @@ ENV is env/prod, overlays/prod or prod.
 Example: ccp-gitops compile env/prod --repo ../openstack-env
 
 Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
+
+Example: ccp-gitops compile env/prod --engine both
 """
 
 
@@ -28,16 +30,18 @@ def compile_command(
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
 ) -> None:
     from ..write import run_compile
 
+    chosen = engines(engine)
     names = list(envs or [])
     src = source_dir(source)
     if all_envs:
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    lines, warnings = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds))
+    lines, warnings = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen))
     for warning in warnings:
         typer.echo(warning, err=True)
     for line in lines:

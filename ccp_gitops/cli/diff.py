@@ -36,6 +36,8 @@ Example: ccp-gitops diff --from main --to review/bump-nova
 Example: ccp-gitops diff prod --format markdown --output-dir build/diff
 
 Example: ccp-gitops diff prod --format json --exit-code | jq .summary
+
+Example: ccp-gitops diff --from oci:build/staging-bundle --to oci:build/prod-bundle:prod
 """
 
 
@@ -92,7 +94,7 @@ def diff_command(
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
     repo: Optional[Path] = typer.Option(None, "--repo", help="Env repo (a git repository). Default: $CCP_ENV_REPO, else ./env-repo."),
     from_rev: Optional[str] = typer.Option(None, "--from", metavar="REV", help="Env repo revision to compare from (default: each environment's delivery branch)."),
-    to_rev: Optional[str] = typer.Option(None, "--to", metavar="REV", help="Env repo revision to compare to (default: a fresh compile of the source). Needs --from."),
+    to_rev: Optional[str] = typer.Option(None, "--to", metavar="REV", help="Env repo revision to compare to (default: a fresh compile of the source). Needs --from. Either side may be an OCI bundle: oci:DIR or oci:DIR:TAG."),
     fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text (colour only on a terminal), markdown (a pull-request comment) or json (schemas/diff-report.schema.json)."),
     max_bytes: int = typer.Option(65000, "--max-bytes", metavar="N", help="markdown: split into numbered parts of at most N bytes each."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help="Write the output (markdown: one file per part) to DIR and print the file names."),

@@ -12,6 +12,7 @@ from . import explain as explain_verb
 from . import fetch as fetch_verb
 from . import graph as graph_verb
 from . import init as init_verb
+from . import plan as plan_verb
 from . import validate as validate_verb
 
 HELP = """Compile OpenStack control-plane components and environment overlays into a GitOps env repo.
@@ -53,6 +54,7 @@ app.command("compile", help=compile_verb.HELP, no_args_is_help=False)(compile_ve
 app.command("diff", help=diff_verb.HELP, no_args_is_help=False)(diff_verb.diff_command)
 app.command("validate", help=validate_verb.HELP)(validate_verb.validate_command)
 app.command("bundle", help=bundle_verb.HELP, no_args_is_help=True)(bundle_verb.bundle_command)
+app.command("plan", help=plan_verb.HELP, no_args_is_help=True)(plan_verb.plan_command)
 app.command("explain", help=explain_verb.HELP, no_args_is_help=True)(explain_verb.explain_command)
 app.command("graph", help=graph_verb.HELP, no_args_is_help=True)(graph_verb.graph_command)
 app.command("init", help=init_verb.HELP, no_args_is_help=True)(init_verb.init_command)

@@ -1,0 +1,60 @@
+"""``ccp-gitops plan``: the order in which Argo CD and Flux apply an environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, engines, fail, guarded, source_dir
+
+HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
+component the order of its objects (Argo CD: phase, wave, kind, name; Flux: dependsOn, then apply stages).
+
+ENV is env/prod, overlays/prod or prod. The plan is of what `compile` would write now; with --repo, of what
+is committed in the env repo.
+
+Example: ccp-gitops plan env/prod
+
+Example: ccp-gitops plan env/prod --engine flux --format json
+
+Example: ccp-gitops plan env/prod --format mermaid
+"""
+
+FORMAT_NAMES = ("text", "json", "mermaid")
+
+
+def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path | None, branch: str | None) -> str:
+    from ..commit import RepoError, branch_head, open_repo, read_files
+    from ..pipeline import compile_all
+    from ..plan import FORMATS, PlanError, build_plan
+
+    compiled = compile_all(src, [env], engines=chosen)[0]
+    files = compiled.tree.files
+    if repo is not None:
+        env_repo = open_repo(repo, create=False)
+        ref = branch or compiled.delivery.branch
+        head = branch_head(env_repo, ref)
+        if head is None:
+            raise RepoError(f"{repo}: no branch {ref!r}")
+        files = read_files(env_repo, head, compiled.tree.root)
+    try:
+        return FORMATS[fmt](build_plan(files, compiled.env.name, chosen))
+    except PlanError as exc:
+        fail(f"{repo or 'compiled tree'}: {exc}")
+
+
+def plan_command(
+    env: str = typer.Argument(..., metavar="ENV", help="Environment to plan."),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
+    fmt: str = typer.Option("text", "--format", metavar="text|json|mermaid", help="Output: text (default), json, or the mermaid waves diagram."),
+    source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
+    repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+) -> None:
+    chosen = engines(engine)
+    if fmt not in FORMAT_NAMES:
+        fail(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}", EXIT_INPUT)
+    src = source_dir(source)
+    typer.echo(guarded(lambda: _render(src, env, chosen, fmt, repo, branch)), nl=False)
