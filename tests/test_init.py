@@ -172,3 +172,31 @@ def test_init_in_an_empty_directory_then_git_init_gives_a_clean_source_commit(tm
     git(dest, "add", "-A")
     git(dest, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "site")
     assert git(dest, "status", "--porcelain") == ""  # init writes nothing a compile would dirty
+
+
+def test_pre_commit_runs_the_hook_of_the_scaffolded_site(site: Path, tmp_path: Path) -> None:
+    """The real pre-commit accepts both files and runs the hook: it passes, then fails on a broken overlay."""
+    import os
+    import sys
+
+    pre_commit = [sys.executable, "-m", "pre_commit"]
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def pc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*pre_commit, *args], cwd=site, capture_output=True, text=True, env=env)
+
+    assert pc("validate-manifest", ".pre-commit-hooks.yaml").returncode == 0
+    assert pc("validate-config", ".pre-commit-config.yaml").returncode == 0
+    subprocess.run(["git", "init", "-q", str(site)], check=True)
+    git(site, "add", "-A")
+    ok = pc("run", "--all-files")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ccp-gitops validate" in ok.stdout and "Passed" in ok.stdout
+    overlay = site / "overlays/example/env.yaml"
+    overlay.write_text(overlay.read_text().replace("  keystone: {}", "  keystone: {replicas: {api: many}}"))
+    git(site, "add", "-A")
+    failed = pc("run", "--files", "overlays/example/env.yaml")
+    assert failed.returncode == 1, failed.stdout
+    assert "Failed" in failed.stdout and "overlays/example/env.yaml:" in failed.stdout
+    readme_only = pc("run", "--files", "README.md")
+    assert readme_only.returncode == 0 and "no files to check" in readme_only.stdout.lower()
