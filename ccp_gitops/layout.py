@@ -68,6 +68,7 @@ def build_tree(
     source_commit: str,
     extra: dict[str, bytes] | None = None,
     notes: str = "",
+    sources: dict[str, Any] | None = None,
 ) -> EnvTree:
     """The whole env/<env>/ folder: components, aggregate kustomization, README and lock.
 
@@ -101,6 +102,9 @@ def build_tree(
         "components": components,
         "tree_digest": _digest({p: d for p, d in tree.files.items()}),
     }
+    if sources:
+        # components from other git repositories (ccp-gitops.yaml sources:): name -> git, ref, commit
+        tree.lock["sources"] = sources
     tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock, notes).encode()
     # Last: the bundle layer covers every other file of the folder, the README included.
     tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), env.delivery)

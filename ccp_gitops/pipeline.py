@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .assemble import Obj, assemble
 from .delivery import Delivery, delivery_files, readme_section
+from .fetch import lock_sources
 from .layout import EnvTree, build_tree
 from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
 from .problems import InputError, Location, Problem, error
@@ -100,7 +101,7 @@ def compile_env(
     if any(p.is_error for p in findings):
         raise InputError(findings)
     delivery, extra = delivery_files(env, objects, engines)
-    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=readme_section(env, delivery, objects))
+    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, sources=lock_sources(source.sources), notes=readme_section(env, delivery, objects))
     return Compiled(env, objects, tree, delivery, findings)
 
 

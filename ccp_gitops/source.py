@@ -6,7 +6,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from .fetch import FetchedSource, fetch_all
 from .load import Document, load_yaml_file, read_text
 from .problems import InputError, Location, Problem, error
 from .validate import input_validator, schema_problems
@@ -53,6 +55,7 @@ class Source:
     overlays: dict[str, Document] = field(default_factory=dict)
     site: Document | None = None
     roots: list[Path] = field(default_factory=list)
+    sources: list[FetchedSource] = field(default_factory=list)  # ccp-gitops.yaml sources:, fetched
 
 
 def default_source(cwd: Path) -> Path:
@@ -89,14 +92,16 @@ def _check_name(name: str, display: str, what: str, problems: list[Problem]) -> 
     return True
 
 
-def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem]) -> list[TextFile]:
+def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem], shown: str | None = None) -> list[TextFile]:
+    """Template files of ``root/rel``, named ``rel/<file>`` (or ``shown/<file>``)."""
     out = []
     for entry in _listdir(root, rel, problems):
         display = f"{rel}/{entry}"
-        if not entry.endswith(suffix) or not _inside(root, root / display, display, problems):
+        name = f"{shown}/{entry}" if shown is not None else display
+        if not entry.endswith(suffix) or not _inside(root, root / display, name, problems):
             continue
         try:
-            out.append(TextFile(display, read_text(root / display, display, MAX_TEMPLATE_BYTES)))
+            out.append(TextFile(name, read_text(root / display, name, MAX_TEMPLATE_BYTES)))
         except InputError as exc:
             problems.extend(exc.problems)
     return out
@@ -142,23 +147,59 @@ def _load_root(root: Path, site_root: Path, source: Source, problems: list[Probl
     source.macros = list(macros.values())
     for name in _listdir(root, "components", problems):
         rel = f"components/{name}"
-        if not (root / rel).is_dir() or not _inside(root, root / rel, show(rel), problems):
-            continue
-        if not _check_name(name, show(rel), "component", problems):
-            continue
-        doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"))
-        if doc is None:
-            continue
-        if doc.data.get("name") not in (None, name):
-            problems.append(
-                Problem(doc.locate(("name",)), f"component name {doc.data.get('name')!r} does not match its folder {name!r}")
-            )
-        source.components[name] = Component(
-            name,
-            doc,
-            _text_files(root, f"{rel}/templates", ".yaml.j2", problems),
-            _text_files(root, f"{rel}/files", ".j2", problems),
+        if (root / rel).is_dir() and _inside(root, root / rel, show(rel), problems):
+            _load_component(root, rel, name, source, problems, show)
+
+
+def _load_component(root: Path, rel: str, name: str, source: Source, problems: list[Problem], show: Callable[[str], str], names: str | None = None) -> None:
+    """Add the component in ``root/rel`` (templates named ``names/...``, default ``rel/...``)."""
+    if not _check_name(name, show(rel), "component", problems):
+        return
+    doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"))
+    if doc is None:
+        return
+    if doc.data.get("name") not in (None, name):
+        problems.append(
+            Problem(doc.locate(("name",)), f"component name {doc.data.get('name')!r} does not match its folder {name!r}")
         )
+    prefix = names if names is not None else rel
+    source.components[name] = Component(
+        name,
+        doc,
+        _text_files(root, f"{rel}/templates", ".yaml.j2", problems, f"{prefix}/templates"),
+        _text_files(root, f"{rel}/files", ".j2", problems, f"{prefix}/files"),
+    )
+
+
+def _load_pinned(pinned: FetchedSource, source: Source, problems: list[Problem]) -> None:
+    """Add the components of a fetched source: every folder of its path, or the one component at its path.
+
+    They are shown (and their templates named) by their path in the cache, which is unique per
+    repository and commit, so two sources never mix templates.
+    """
+    tree = pinned.tree.resolve()
+
+    def show(rel: str) -> str:
+        return str(tree / rel)
+
+    if (pinned.folder / "component.yaml").is_file():
+        _load_component(tree, pinned.path, pinned.name, source, problems, show, show(pinned.path))
+        return
+    for name in _listdir(tree, pinned.path, problems):
+        rel = f"{pinned.path}/{name}"
+        if (tree / rel).is_dir() and _inside(tree, tree / rel, show(rel), problems):
+            _load_component(tree, rel, name, source, problems, show, show(rel))
+
+
+def load_site(root: Path) -> Document | None:
+    """The schema-checked ``ccp-gitops.yaml`` of ``root``; None when ``root`` is not a site repository."""
+    if not (root / SITE_FILE).exists():
+        return None
+    problems: list[Problem] = []
+    doc = _load_doc(root.resolve(), SITE_FILE, "site", problems)
+    if problems:
+        raise InputError(problems)
+    return doc
 
 
 def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
@@ -167,6 +208,8 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
     A site repository (``ccp-gitops.yaml`` with ``catalogue: bundled``) layers its own base/
     and components/ over the catalogue shipped with ccp-gitops, so upgrading the package
     upgrades the catalogue without copying it.
+    Its ``sources:`` (components from other git repositories, pinned) are fetched into the
+    cache when missing and layered between the catalogue and the site.
     """
     root = root.resolve()
     problems: list[Problem] = []
@@ -176,11 +219,18 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
     if (root / SITE_FILE).exists():
         source.site = _load_doc(root, SITE_FILE, "site", problems)
     layered = source.site is not None and source.site.data.get("catalogue", "bundled") == "bundled"
-    if layered and catalogue.resolve() != root:
-        source.roots.append(catalogue.resolve())
-    source.roots.append(root)
-    for index, each in enumerate(source.roots):
-        _load_root(each, root, source, problems, base_required=index == 0)
+    catalogue_roots = [catalogue.resolve()] if layered and catalogue.resolve() != root else []
+    if source.site is not None and source.site.data.get("sources") and not problems:
+        try:
+            source.sources = fetch_all(source.site, root)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    source.roots = [*catalogue_roots, *(s.tree for s in source.sources), root]  # lowest first
+    for each in catalogue_roots:
+        _load_root(each, root, source, problems, base_required=True)
+    for pinned in source.sources:
+        _load_pinned(pinned, source, problems)
+    _load_root(root, root, source, problems, base_required=not catalogue_roots)
     for name in _listdir(root, "overlays", problems):
         display = f"overlays/{name}"
         if not (root / display).is_dir() or not _inside(root, root / display, display, problems):

@@ -8,12 +8,25 @@ from .. import __version__
 from . import bundle as bundle_verb
 from . import compile as compile_verb
 from . import diff as diff_verb
+from . import explain as explain_verb
+from . import fetch as fetch_verb
+from . import graph as graph_verb
+from . import init as init_verb
 from . import plan as plan_verb
 from . import validate as validate_verb
 
+HELP = """Compile OpenStack control-plane components and environment overlays into a GitOps env repo.
+
+Example: ccp-gitops compile env/prod
+
+Example: ccp-gitops init my-site && cd my-site && ccp-gitops validate --all
+
+Shell completion: ccp-gitops --install-completion (bash, zsh, fish, PowerShell).
+"""
+
 app = typer.Typer(
     name="ccp-gitops",
-    help="Compile OpenStack control-plane components and environment overlays into a GitOps env repo.",
+    help=HELP,
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -42,7 +55,11 @@ app.command("diff", help=diff_verb.HELP, no_args_is_help=False)(diff_verb.diff_c
 app.command("validate", help=validate_verb.HELP)(validate_verb.validate_command)
 app.command("bundle", help=bundle_verb.HELP, no_args_is_help=True)(bundle_verb.bundle_command)
 app.command("plan", help=plan_verb.HELP, no_args_is_help=True)(plan_verb.plan_command)
+app.command("explain", help=explain_verb.HELP, no_args_is_help=True)(explain_verb.explain_command)
+app.command("graph", help=graph_verb.HELP, no_args_is_help=True)(graph_verb.graph_command)
+app.command("init", help=init_verb.HELP, no_args_is_help=True)(init_verb.init_command)
+app.command("fetch", help=fetch_verb.HELP)(fetch_verb.fetch_command)
 
 
 def run() -> None:
-    app()
+    app(prog_name="ccp-gitops")  # also under `python -m ccp_gitops`: one name for help and completion
