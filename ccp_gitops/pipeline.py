@@ -63,8 +63,13 @@ def input_digest(source: Source, env: Environment) -> str:
         comp = source.components[name]
         docs.append(comp.doc)
         texts.extend(comp.templates + comp.files)
+    prefixes = [f"{root}/" for root in source.roots]
+
+    def portable(path: str) -> str:  # files of the catalogue or a fetched source show absolute paths
+        return next((path[len(p) :] for p in prefixes if path.startswith(p)), path)
+
     for doc in docs:
-        h.update(doc.path.encode() + b"\0" + repr(doc.data).encode() + b"\0")
+        h.update(portable(doc.path).encode() + b"\0" + repr(doc.data).encode() + b"\0")
     for text in texts:
         h.update(text.name.encode() + b"\0" + text.text.encode() + b"\0")
     return h.hexdigest()
