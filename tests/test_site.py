@@ -45,3 +45,22 @@ def test_site_errors_name_the_site_file(tmp_path: Path) -> None:
     proc = cli("compile", "lab", "--source", str(site), "--repo", str(tmp_path / "r"))
     assert proc.returncode == 2
     assert "ccp-gitops.yaml:2:1: unknown field 'catalog'" in proc.stderr
+
+
+def test_site_lock_does_not_depend_on_where_the_catalogue_lives(tmp_path: Path, catalogue: Path) -> None:
+    import shutil
+
+    from ccp_gitops.pipeline import compile_env, source_commit
+    from ccp_gitops.render import Renderer
+    from ccp_gitops.source import load_source
+
+    site = _site(tmp_path)
+    digests = []
+    for where in ("one", "two/deeper"):
+        copy = tmp_path / where
+        for part in ("base", "components", "overlays"):
+            shutil.copytree(catalogue / part, copy / part)
+        source = load_source(site, catalogue=copy)
+        compiled = compile_env(source, Renderer(source), "lab", source_commit(site))
+        digests.append(compiled.tree.lock["input_digest"])
+    assert digests[0] == digests[1]
