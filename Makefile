@@ -13,7 +13,7 @@ include scripts/option-catalogues.mk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=68" wheel
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .

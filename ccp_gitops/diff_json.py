@@ -16,9 +16,10 @@ from .diff_model import (
     ResourceChange,
 )
 from .resid import ResId
+from .catalogue import SCHEMA_DIR
 
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "diff-report.schema.json"
+SCHEMA_PATH = SCHEMA_DIR / "diff-report.schema.json"
 SCHEMA_ID = "https://ccp-gitops.dev/schemas/diff-report.schema.json"
 
 

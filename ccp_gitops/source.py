@@ -12,10 +12,11 @@ from .fetch import FetchedSource, fetch_all
 from .load import Document, load_yaml_file, read_text
 from .problems import InputError, Location, Problem, error
 from .validate import input_validator, schema_problems
+from .catalogue import CATALOGUE_ROOT
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_TEMPLATE_BYTES = 512 * 1024
-PACKAGE_CATALOGUE = Path(__file__).resolve().parent.parent
+PACKAGE_CATALOGUE = CATALOGUE_ROOT
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
+from .catalogue import SCHEMA_DIR
 from .load import Document, YamlPath
 from .problems import Problem
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_BASE_URL = "https://ccp-gitops.dev/schemas/"
 
 
