@@ -13,7 +13,7 @@ from .check_schema import SchemaChecker, UnsupportedKubernetesVersion
 from .options import check_conf, known_releases, load_catalogue, release_changes
 from .problems import InputError, Location, Problem, Severity, error, warning
 from .resolve import ComponentValues, Environment
-from .validate import SCHEMA_DIR
+from .catalogue import SCHEMA_DIR
 
 CRDS_ENV = "CCP_CRDS"
 

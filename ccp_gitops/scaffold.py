@@ -12,7 +12,7 @@ from . import __version__
 from . import scaffold_text as text
 from .problems import InputError, error
 from .source import PACKAGE_CATALOGUE, SITE_FILE, Source, load_source
-from .validate import SCHEMA_DIR
+from .catalogue import SCHEMA_DIR
 
 EXAMPLE = "example"
 STARTER = "keystone"  # the example enables it and what it depends on
