@@ -1,0 +1,63 @@
+"""memcached, mariadb and keystone: inventories, dependencies and config wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, parse_ini
+
+RBAC = lambda name: {("ServiceAccount", name), ("Role", name + "-wait"), ("RoleBinding", name + "-wait")}  # noqa: E731
+
+
+def test_memcached(catalogue: Path) -> None:
+    assert compiled(catalogue, "prod").env.components["memcached"].depends_on == []
+    assert inventory(catalogue, "prod", "memcached") == {("Deployment", "memcached"), ("Service", "memcached"), ("PodDisruptionBudget", "memcached")}
+    assert inventory(catalogue, "dev", "memcached") == {("Deployment", "memcached"), ("Service", "memcached")}
+    assert find(catalogue, "prod", "memcached", "Deployment", "memcached")["spec"]["replicas"] == 2
+
+
+def test_mariadb_is_a_galera_statefulset(catalogue: Path) -> None:
+    assert compiled(catalogue, "prod").env.components["mariadb"].depends_on == []
+    expected = {
+        ("StatefulSet", "mariadb"), ("Service", "mariadb"), ("Service", "mariadb-discovery"),
+        ("ConfigMap", "mariadb-etc"), ("Password", "mariadb-root"), ("ExternalSecret", "mariadb-root"),
+    }
+    assert inventory(catalogue, "prod", "mariadb") == expected | {("PodDisruptionBudget", "mariadb")}
+    assert inventory(catalogue, "dev", "mariadb") == expected
+    prod = find(catalogue, "prod", "mariadb", "StatefulSet", "mariadb")
+    assert prod["spec"]["replicas"] == 3 and find(catalogue, "dev", "mariadb", "StatefulSet", "mariadb")["spec"]["replicas"] == 1
+    assert prod["spec"]["serviceName"] == "mariadb-discovery"
+    assert prod["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    galera = parse_ini(config_file(catalogue, "prod", "mariadb", "mariadb-etc", "galera.cnf"))
+    assert galera["mysqld"]["wsrep_provider"] == "/usr/lib/galera/libgalera_smm.so"
+    assert galera["mysqld"]["binlog_format"] == "ROW"
+
+
+def test_keystone_inventory_and_dependencies(catalogue: Path) -> None:
+    assert compiled(catalogue, "prod").env.components["keystone"].depends_on == ["mariadb", "memcached"]
+    jobs = ["keystone-db-init", "keystone-db-sync", "keystone-bootstrap"]
+    expected = {("Deployment", "keystone-api"), ("Service", "keystone-api"), ("ConfigMap", "keystone-etc"), *RBAC("keystone-api")}
+    for secret in ("keystone-db", "keystone-admin", "keystone-fernet-keys", "keystone-credential-keys"):
+        expected |= {("Password", secret), ("ExternalSecret", secret)}
+    for job in jobs:
+        expected |= {("Job", job), *RBAC(job)}
+    assert inventory(catalogue, "dev", "keystone") == expected
+    assert inventory(catalogue, "prod", "keystone") == expected | {("PodDisruptionBudget", "keystone-api"), ("Ingress", "keystone-api")}
+
+
+def test_keystone_wiring(catalogue: Path) -> None:
+    conf = parse_ini(config_file(catalogue, "prod", "keystone", "keystone-etc", "keystone.conf"))
+    assert conf["cache"]["memcache_servers"] == "memcached:11211"
+    assert conf["token"]["provider"] == "fernet"
+    assert not conf.has_option("database", "connection")  # the credential arrives from its Secret
+    api = find(catalogue, "prod", "keystone", "Deployment", "keystone-api")
+    [main] = containers(api)
+    assert env_of(main)["OS_DATABASE__CONNECTION"] == ("keystone-db", "connection")
+    waits = dependency_waits(api)
+    assert waits["services"] == ["mariadb", "memcached"]
+    assert [job_base(catalogue, "prod", j) for j in waits["jobs"]] == ["keystone-bootstrap"]
+    bootstrap = find(catalogue, "prod", "keystone", "Job", "keystone-bootstrap")
+    [script] = [c["command"][-1] for c in containers(bootstrap)]
+    assert "--bootstrap-public-url https://identity.openstack.example.com/v3" in script
+    fernet = find(catalogue, "prod", "keystone", "Password", "keystone-fernet-keys")
+    assert fernet["spec"]["secretKeys"] == ["0", "1", "2"] and fernet["spec"]["encoding"] == "base64url"
