@@ -18,7 +18,7 @@ from ccp_gitops.option_catalogue import (
     known_releases,
     load_catalogue,
 )
-from ccp_gitops.option_values import is_multistring, is_template, show_value, value_error
+from ccp_gitops.option_values import is_template, value_error
 from ccp_gitops.problems import Problem, error, warning
 
 __all__ = ["Catalogue", "OptionSpec", "check_conf", "known_releases", "load_catalogue", "release_changes", "value_error"]

@@ -10,7 +10,7 @@ from typing import Callable
 
 from .fetch import FetchedSource, fetch_all
 from .load import Document, load_yaml_file, read_text
-from .problems import InputError, Location, Problem, error
+from .problems import InputError, Problem, error
 from .validate import input_validator, schema_problems
 from .catalogue import CATALOGUE_ROOT
 

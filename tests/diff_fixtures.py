@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from .golden import assert_golden
 
 from ccp_gitops.write import run_compile
 
@@ -154,14 +154,4 @@ def check_golden(name: str, actual: str) -> None:
     Env-repo commit ids are masked: they change with any change to the compiled layout,
     which is not what these goldens pin (determinism has its own test).
     """
-    actual = _COMMIT.sub(lambda m: "0" * len(m.group(1)), actual)
-    path = GOLDEN_DIR / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-        return
-    assert path.is_file(), f"missing golden {path}: run UPDATE_GOLDEN=1 pytest tests/test_diff_golden.py"
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), f"golden/{name}", "actual"))
-        pytest.fail(f"{name} differs from its golden (UPDATE_GOLDEN=1 to accept the new output):\n{diff}", pytrace=False)
+    assert_golden(f"diff/{name}", _COMMIT.sub(lambda m: "0" * len(m.group(1)), actual))

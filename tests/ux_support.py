@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from .golden import assert_golden as check_golden  # noqa: F401  (re-exported for the ux tests)
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "layered"
-GOLDEN = Path(__file__).resolve().parent / "golden"
-
-
-def check_golden(name: str, actual: str) -> None:
-    """Compare with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites it."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-        return
-    assert path.is_file(), f"missing golden {path}: run with UPDATE_GOLDEN=1"
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), f"golden/{name}", "actual"))
-        pytest.fail(f"{name} differs from its golden (UPDATE_GOLDEN=1 to accept the new output):\n{diff}", pytrace=False)
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 
 from .common import EXIT_INPUT, SOURCE_HELP, fail, guarded, is_terminal, repo_dir, source_dir
 
-T = TypeVar("T")
 FORMATS = ("text", "markdown", "json")
 EXIT_DIFFERENCES = 1
 PART_GLOB = "ccp-gitops-diff-*"

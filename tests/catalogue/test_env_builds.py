@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ccp_gitops.assemble import Obj
 from ccp_gitops.check_schema import SchemaChecker
 
 from .support import compiled, find, kustomize_build
@@ -58,7 +59,7 @@ def test_prod_eu_differs_only_in_region_domain_and_size(catalogue: Path) -> None
     assert eu.env.namespace == prod.env.namespace
     assert list(eu.env.components) == list(prod.env.components)
 
-    def ids(objs: list[Any]) -> set[tuple[str, str]]:
+    def ids(objs: list[Obj]) -> set[tuple[str, str]]:
         return {(o.id.kind, o.body["metadata"]["labels"].get("ccp-gitops.io/job", o.id.name)) for o in objs}
 
     assert ids(eu.objects) == ids(prod.objects)
