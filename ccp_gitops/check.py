@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .assemble import Obj
+from .cache import Cache
 from .check_schema import SchemaChecker, UnsupportedKubernetesVersion
 from .options import check_conf, known_releases, load_catalogue, release_changes
 from .problems import InputError, Location, Problem, Severity, error, warning
@@ -36,11 +37,12 @@ class Checkers:
     """Schema checkers built once per Kubernetes version and shared by every environment."""
 
     crd_dirs: list[Path]
+    cache: Cache | None = None
     by_version: dict[str, SchemaChecker] = field(default_factory=dict)
 
     def get(self, version: str) -> SchemaChecker:
         if version not in self.by_version:
-            self.by_version[version] = SchemaChecker(version, self.crd_dirs)
+            self.by_version[version] = SchemaChecker(version, self.crd_dirs, self.cache)
         return self.by_version[version]
 
 
