@@ -110,7 +110,7 @@ def parse(env: Environment, rendered: Rendered, problems: list[Problem]) -> list
     labels = {**MANAGED_BY, **env.settings.get("labels", {}), COMPONENT_LABEL: rendered.component}
     for manifest in rendered.manifests:
         try:
-            docs = load_all(manifest.text)
+            docs = manifest.documents if manifest.documents is not None else load_all(manifest.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             line = mark.line + 1 if mark is not None else 0

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
+from .cache import Cache
+from .memo import Memo
 from .delivery import Delivery, delivery_files, readme_section
 from .layout import EnvTree, build_tree
 from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
@@ -82,39 +84,57 @@ def _file_templates(source: Source, env: Environment) -> dict[str, dict[str, Loc
 
 
 def compile_env(
-    source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None, engines: list[str] | None = None
+    source: Source,
+    renderer: Renderer,
+    name: str,
+    commit: str,
+    checkers: Checkers | None = None,
+    engines: list[str] | None = None,
+    memo: Memo | None = None,
 ) -> Compiled:
-    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
+    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines).
+
+    ``memo`` reuses renders, checks, emitted objects and layers of earlier environments and compiles.
+    """
+    memo = memo if memo is not None else Memo()
     env = resolve(source, name)
     docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
     option_findings = check_options(env, docs)
     if any(p.is_error for p in option_findings):
         raise InputError(option_findings)
-    rendered = [renderer.render(env, comp) for comp in env.components.values()]
+    rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
     file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
     if any(p.is_error for p in file_findings):
         raise InputError(file_findings)
     objects = assemble(env, rendered)
     annotate(objects)
-    findings = option_findings + file_findings + (check_objects(env, objects, checkers) if checkers is not None else [])
+    findings = option_findings + file_findings + (check_objects(env, objects, checkers, memo) if checkers is not None else [])
     if any(p.is_error for p in findings):
         raise InputError(findings)
-    delivery, extra = delivery_files(env, objects, engines)
-    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=readme_section(env, delivery, objects))
+    delivery, extra = delivery_files(env, objects, engines, memo.emit)
+    notes = readme_section(env, delivery, objects)
+    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo)
     return Compiled(env, objects, tree, delivery, findings)
 
 
 def compile_all(
-    source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True, engines: list[str] | None = None
+    source_dir: Path,
+    names: list[str],
+    crds: list[Path] | None = None,
+    check: bool = True,
+    engines: list[str] | None = None,
+    cache: Cache | None = None,
 ) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together.
 
     ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
-    ``engines`` overrides the overlays' delivery.engines.
+    ``engines`` overrides the overlays' delivery.engines. ``cache`` keeps parsed inputs, renders,
+    checks and emitted objects on disk; the result is the same with or without it.
     """
-    source = load_source(source_dir)
-    renderer = Renderer(source)
-    checkers = Checkers(crd_dirs(crds, source.root)) if check else None
+    source = load_source(source_dir, cache=cache)
+    renderer = Renderer(source, cache)
+    checkers = Checkers(crd_dirs(crds, source.root), cache) if check else None
+    memo = Memo(cache)
     commit = source_commit(source.root)
     results: list[Compiled] = []
     problems = []
@@ -126,7 +146,9 @@ def compile_all(
             problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
             continue
         try:
-            results.append(compile_env(source, renderer, name, commit, checkers, engines))
+            memo.begin(str(source.root), name, str(engines))
+            results.append(compile_env(source, renderer, name, commit, checkers, engines, memo))
+            memo.end()
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

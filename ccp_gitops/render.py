@@ -7,16 +7,23 @@ import json
 import re
 import shlex
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
-from jinja2 import FunctionLoader, StrictUndefined, Undefined, TemplateError, TemplateSyntaxError
+import yaml
+from jinja2 import BytecodeCache, FunctionLoader, StrictUndefined, Undefined, TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from .cache import Cache
+from .cache import digest as content_digest
+from .emit import load_all
+from .memo import Memo
 from .problems import InputError, Location, Problem
+from .render_cache import DiskBytecodeCache
 from .resolve import ComponentValues, Environment
 from .source import Component, Source
 
@@ -125,10 +132,11 @@ def digest(value: Any, length: int = 16) -> str:
 
 @dataclass(frozen=True)
 class RenderedManifest:
-    """The YAML text one manifest template produced."""
+    """The YAML text one manifest template produced (and its documents, once parsed)."""
 
     template: str
     text: str
+    documents: list[Any] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -140,11 +148,18 @@ class Rendered:
     manifests: list[RenderedManifest]
 
 
-def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: bool) -> SandboxedEnvironment:
+def source_templates(source: Source) -> dict[str, str]:
+    """Every template a render can load by name: macros, and the templates and files of every component."""
     templates = {t.name: t.text for t in source.macros}
     for comp in source.components.values():
         templates.update({t.name: t.text for t in comp.templates})
         templates.update({t.name: t.text for t in comp.files})
+    return templates
+
+
+def _environment(
+    templates: dict[str, str], finalize: Callable[[Any], Any], autoescape: bool, bytecode_cache: BytecodeCache | None
+) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=FunctionLoader(lambda name: (templates[name], name, lambda: True) if name in templates else None),
         undefined=StrictUndefined,
@@ -153,6 +168,7 @@ def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: boo
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=autoescape,
+        bytecode_cache=bytecode_cache,
     )
     env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json, sh=shell_quote)
     env.globals.update(digest=digest, fail=fail)
@@ -160,12 +176,33 @@ def _environment(source: Source, finalize: Callable[[Any], Any], autoescape: boo
 
 
 class Renderer:
-    """Holds the two sandboxed environments of one source; renders components."""
+    """Holds the two sandboxed environments of one source (made on first use); renders components.
 
-    def __init__(self, source: Source) -> None:
+    With a cache, compiled templates are kept on disk (Jinja2 bytecode, keyed by template source).
+    """
+
+    def __init__(self, source: Source, cache: Cache | None = None) -> None:
         self.source = source
-        self.manifest_env = _environment(source, yaml_value, autoescape=True)
-        self.file_env = _environment(source, lambda v: "" if v is None else v, autoescape=False)
+        self.cache = cache
+        self.templates = source_templates(source)
+        self.templates_digest = content_digest("templates", *(part for name in sorted(self.templates) for part in (name, self.templates[name])))
+
+    def _bytecode(self, flavour: str) -> BytecodeCache | None:
+        return DiskBytecodeCache(self.cache, flavour) if self.cache is not None else None
+
+    @cached_property
+    def manifest_env(self) -> SandboxedEnvironment:
+        return _environment(self.templates, yaml_value, True, self._bytecode("manifest"))
+
+    @cached_property
+    def file_env(self) -> SandboxedEnvironment:
+        return _environment(self.templates, lambda v: "" if v is None else v, False, self._bytecode("file"))
+
+    def context_key(self, env: Environment, comp: ComponentValues) -> str:
+        """Digest of everything a render of ``comp`` can read: the templates and the context's data."""
+        context = self.context(env, comp)
+        data = [vars(context["env"]), *(context[k] for k in ("component", "replicas", "images", "conf", "values"))]
+        return content_digest("render", self.templates_digest, comp.name, repr(data))
 
     def context(self, env: Environment, comp: ComponentValues) -> dict[str, Any]:
         features = list(env.settings.get("features", []))
@@ -218,6 +255,23 @@ class Renderer:
         if problems:
             raise InputError(problems)
         return Rendered(comp.name, files, manifests)
+
+    def render_cached(self, env: Environment, comp: ComponentValues, memo: Memo) -> Rendered:
+        """``render``, with each manifest's documents parsed; from the disk cache when the same inputs rendered before."""
+        key = self.context_key(env, comp)
+        cache = memo.cache
+        found = cache.load("render", key) if cache is not None else None
+        if isinstance(found, Rendered):
+            return found
+        rendered = self.render(env, comp)
+        try:
+            parsed = [RenderedManifest(m.template, m.text, memo.documents(m.text, load_all)) for m in rendered.manifests]
+        except yaml.YAMLError:
+            return rendered  # assemble reports it, with the template's location
+        rendered = Rendered(rendered.component, rendered.files, parsed)
+        if cache is not None:
+            cache.store("render", key, rendered)
+        return rendered
 
 
 def _pick(files: dict[str, str], names: list[str], component: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .load import Document, load_yaml_file, read_text
+from .cache import Cache, digest
+from .load import Document, parse_yaml, read_text
 from .problems import InputError, Location, Problem, error
 from .validate import input_validator, schema_problems
 
@@ -102,7 +103,9 @@ def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem]) -> l
     return out
 
 
-def _load_doc(root: Path, rel: str, kind: str, problems: list[Problem], display: str | None = None) -> Document | None:
+def _load_doc(
+    root: Path, rel: str, kind: str, problems: list[Problem], display: str | None = None, cache: Cache | None = None
+) -> Document | None:
     path = root / rel
     display = display or rel
     if not path.is_file():
@@ -111,11 +114,24 @@ def _load_doc(root: Path, rel: str, kind: str, problems: list[Problem], display:
     if not _inside(root, path, display, problems):
         return None
     try:
-        doc = load_yaml_file(path, display)
+        text = read_text(path, display)
     except InputError as exc:
         problems.extend(exc.problems)
         return None
-    problems.extend(schema_problems(doc, input_validator(kind)))
+    key = digest("doc", kind, display, text)
+    found = cache.load("doc", key) if cache is not None else None
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], Document):
+        problems.extend(found[1])
+        return found[0]
+    try:
+        doc = parse_yaml(text, display)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    found_problems = schema_problems(doc, input_validator(kind))
+    if cache is not None:
+        cache.store("doc", key, (doc, found_problems))
+    problems.extend(found_problems)
     return doc
 
 
@@ -127,14 +143,16 @@ def _display(root: Path, site_root: Path, rel: str) -> str:
     return rel if root == site_root else str(root / rel)
 
 
-def _load_root(root: Path, site_root: Path, source: Source, problems: list[Problem], base_required: bool) -> None:
+def _load_root(
+    root: Path, site_root: Path, source: Source, problems: list[Problem], base_required: bool, cache: Cache | None
+) -> None:
     """Add one root's base/ and components/ to ``source`` (a later root overrides by name)."""
 
     def show(rel: str) -> str:
         return _display(root, site_root, rel)
 
     if (root / "base/defaults.yaml").exists() or base_required:
-        doc = _load_doc(root, "base/defaults.yaml", "defaults", problems, show("base/defaults.yaml"))
+        doc = _load_doc(root, "base/defaults.yaml", "defaults", problems, show("base/defaults.yaml"), cache)
         if doc is not None:
             source.bases.append(doc)
     macros = {m.name: m for m in source.macros}
@@ -146,7 +164,7 @@ def _load_root(root: Path, site_root: Path, source: Source, problems: list[Probl
             continue
         if not _check_name(name, show(rel), "component", problems):
             continue
-        doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"))
+        doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"), cache)
         if doc is None:
             continue
         if doc.data.get("name") not in (None, name):
@@ -161,12 +179,12 @@ def _load_root(root: Path, site_root: Path, source: Source, problems: list[Probl
         )
 
 
-def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
+def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE, cache: Cache | None = None) -> Source:
     """Load and schema-check a source tree; raise InputError listing every problem.
 
     A site repository (``ccp-gitops.yaml`` with ``catalogue: bundled``) layers its own base/
     and components/ over the catalogue shipped with ccp-gitops, so upgrading the package
-    upgrades the catalogue without copying it.
+    upgrades the catalogue without copying it. ``cache`` keeps parsed and checked documents.
     """
     root = root.resolve()
     problems: list[Problem] = []
@@ -174,19 +192,19 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
         raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
     source = Source(root, [], [])
     if (root / SITE_FILE).exists():
-        source.site = _load_doc(root, SITE_FILE, "site", problems)
+        source.site = _load_doc(root, SITE_FILE, "site", problems, cache=cache)
     layered = source.site is not None and source.site.data.get("catalogue", "bundled") == "bundled"
     if layered and catalogue.resolve() != root:
         source.roots.append(catalogue.resolve())
     source.roots.append(root)
     for index, each in enumerate(source.roots):
-        _load_root(each, root, source, problems, base_required=index == 0)
+        _load_root(each, root, source, problems, index == 0, cache)
     for name in _listdir(root, "overlays", problems):
         display = f"overlays/{name}"
         if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
             continue
         if _check_name(name, display, "overlay", problems):
-            doc = _load_doc(root, f"{display}/env.yaml", "env", problems)
+            doc = _load_doc(root, f"{display}/env.yaml", "env", problems, cache=cache)
             if doc is not None:
                 source.overlays[name] = doc
     if problems:

@@ -1,0 +1,136 @@
+"""Memos of per-object work (YAML emission, schema checks, parsed manifests, bundle layers), keyed by content.
+
+Every entry maps a digest of its input to a pure function's result, so an entry is right
+wherever it came from: an earlier environment of the same run (a fleet's regions share most
+objects) or an earlier run, through the disk cache. A run's memo lives in one ``Memo``, never in
+module state. ``scope(name)`` loads what the last compile of environment ``name`` used and, when
+that environment is done, stores what it used this time (one cache entry per environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .cache import Cache, digest
+from .emit import dump_yaml, ordered
+from .problems import Problem
+
+Messages = tuple[str, ...] | None  # a check's problem texts; None: not validated (custom kind, no CRDs)
+
+
+def object_key(body: Any) -> bytes:
+    """Digest of an object's content, key order and types included (``repr`` is exact for YAML data)."""
+    return hashlib.sha256(repr(body).encode()).digest()
+
+
+def emit_object(body: dict[str, Any]) -> bytes:
+    """The env-repo bytes of one object (no memo)."""
+    return dump_yaml(ordered(body))
+
+
+Emitter = Callable[[dict[str, Any]], bytes]
+
+
+@dataclass
+class Scope:
+    """What one environment's compile used: stored as that environment's cache entry when it is done."""
+
+    key: str
+    emitted: dict[bytes, bytes] = field(default_factory=dict)
+    checked: dict[tuple[str, bytes], Messages] = field(default_factory=dict)
+    layers: dict[bytes, tuple[str, int]] = field(default_factory=dict)
+    notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class Memo:
+    """The memos of one run (one process), optionally backed by the disk cache."""
+
+    cache: Cache | None = None
+    emitted: dict[bytes, bytes] = field(default_factory=dict)
+    checked: dict[tuple[str, bytes], Messages] = field(default_factory=dict)
+    layers: dict[bytes, tuple[str, int]] = field(default_factory=dict)
+    parsed: dict[bytes, bytes] = field(default_factory=dict)  # manifest text digest -> pickled documents
+    notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)  # checker -> its CRD warnings
+    current: Scope | None = None
+
+    def begin(self, *identity: str) -> None:
+        """Start an environment: merge in what its last compile stored."""
+        self.current = Scope(digest("env-memo", *identity))
+        if self.cache is None:
+            return
+        stored = self.cache.load("memo", self.current.key)
+        if isinstance(stored, Scope):
+            self.emitted.update(stored.emitted)
+            self.checked.update(stored.checked)
+            self.layers.update(stored.layers)
+            self.notes.update(stored.notes)
+
+    def end(self) -> None:
+        """Finish the environment: store what it used (replacing the previous entry)."""
+        if self.cache is not None and self.current is not None:
+            self.cache.store("memo", self.current.key, self.current)
+        self.current = None
+
+    def emit(self, body: dict[str, Any]) -> bytes:
+        """``emit_object`` through the memo."""
+        key = object_key(body)
+        data = self.emitted.get(key)
+        if data is None:
+            data = self.emitted[key] = emit_object(body)
+        if self.current is not None:
+            self.current.emitted[key] = data
+        return data
+
+    def checked_messages(self, checker: str, key: bytes) -> tuple[bool, Messages]:
+        """(found, messages) of an earlier check of the object ``key`` by the checker ``checker``."""
+        if (checker, key) in self.checked:
+            messages = self.checked[(checker, key)]
+            self._keep_check(checker, key, messages)
+            return True, messages
+        return False, None
+
+    def record_check(self, checker: str, key: bytes, messages: Messages) -> None:
+        self.checked[(checker, key)] = messages
+        self._keep_check(checker, key, messages)
+
+    def _keep_check(self, checker: str, key: bytes, messages: Messages) -> None:
+        # only clean results go to disk: a problem is found again (and reported) every time
+        if self.current is not None and not messages:
+            self.current.checked[(checker, key)] = messages
+
+    def checker_notes(self, checker: str, build: Callable[[], Sequence[Problem]]) -> tuple[Problem, ...]:
+        """The warnings of a checker's own inputs (its CRD files), found once."""
+        found = self.notes.get(checker)
+        if found is None:
+            found = self.notes[checker] = tuple(build())
+        if self.current is not None:
+            self.current.notes[checker] = found
+        return found
+
+    def layer(self, files: dict[str, bytes], build: Callable[[], tuple[str, int]]) -> tuple[str, int]:
+        """(digest, size) of the bundle layer of ``files`` (``build`` computes it on a miss)."""
+        h = hashlib.sha256()
+        for path in sorted(files):
+            h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+        key = h.digest()
+        found = self.layers.get(key)
+        if found is None:
+            found = self.layers[key] = build()
+        if self.current is not None:
+            self.current.layers[key] = found
+        return found
+
+    def documents(self, text: str, parse: Callable[[str], list[Any]]) -> list[Any]:
+        """``parse(text)`` as a fresh copy (callers change documents in place), parsed once per run."""
+        key = hashlib.sha256(text.encode()).digest()
+        found = self.parsed.get(key)
+        if found is None:
+            docs = parse(text)
+            self.parsed[key] = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+            return docs
+        loaded: list[Any] = pickle.loads(found)
+        return loaded
