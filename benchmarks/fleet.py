@@ -7,6 +7,7 @@ count), as operators with many regions write them. ``stress_site`` adds one comp
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,16 +20,17 @@ def region(index: int) -> str:
     return f"r{index:03d}"
 
 
-def fleet_site(dest: Path, regions: int) -> list[str]:
-    """Write a site repo with ``prod`` plus ``regions`` overlays extending it; return the overlay names.
-
-    With ``regions`` 1, the fleet is ``prod`` alone (the bundled catalogue's own environment).
-    """
+def prod_site(dest: Path) -> list[str]:
+    """A site repo with the bundled catalogue's ``prod`` overlay alone."""
     (dest / "overlays/prod").mkdir(parents=True)
     (dest / "ccp-gitops.yaml").write_text("catalogue: bundled\ndescription: benchmark fleet\n")
     shutil.copy(ROOT / "overlays/prod/env.yaml", dest / "overlays/prod/env.yaml")
-    if regions <= 1:
-        return ["prod"]
+    return ["prod"]
+
+
+def fleet_site(dest: Path, regions: int) -> list[str]:
+    """A site repo with ``prod`` plus ``regions`` overlays extending it; return the regions' names."""
+    prod_site(dest)
     names = []
     for index in range(1, regions + 1):
         name = region(index)
@@ -52,7 +54,7 @@ def fleet_site(dest: Path, regions: int) -> list[str]:
 
 def stress_site(dest: Path, objects: int = STRESS_OBJECTS) -> list[str]:
     """A site with one environment that adds a component of ``objects`` ConfigMaps and Services."""
-    fleet_site(dest, 1)
+    prod_site(dest)
     comp = dest / "components/stress"
     (comp / "templates").mkdir(parents=True)
     (comp / "component.yaml").write_text(
@@ -86,12 +88,10 @@ def stress_site(dest: Path, objects: int = STRESS_OBJECTS) -> list[str]:
     return ["prod"]
 
 
-def change_option(site: Path, name: str) -> None:
-    """One option change in one environment (a replica count of ``name``)."""
+def set_option(site: Path, name: str, value: int) -> None:
+    """Set one option of one environment: a replica count (memcached in prod, horizon in a region)."""
     env = site / "overlays" / name / "env.yaml"
-    text = env.read_text()
-    if name == "prod":
-        text = text.replace("replicas: {memcached: 2}", "replicas: {memcached: 4}")
-    else:
-        text = text.replace("replicas: {horizon: ", "replicas: {horizon: 1")
+    key = "memcached" if name == "prod" else "horizon"
+    text, count = re.subn(rf"replicas: {{{key}: \d+}}", f"replicas: {{{key}: {value}}}", env.read_text())
+    assert count == 1, f"no {key} replicas in {env}"
     env.write_text(text)

@@ -25,7 +25,7 @@ from .oci import (
     read_layout,
     write_layout,
 )
-from .pipeline import env_name
+from .inputs import env_name
 from .source import DNS_LABEL
 
 

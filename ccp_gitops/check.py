@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,28 +12,13 @@ from .assemble import Obj
 from .cache import Cache, digest
 from .check_schema import SchemaChecker
 from .fingerprint import tree_digest
+from .inputs import CRDS_ENV, crd_dirs
 from .k8s_schemas import UnsupportedKubernetesVersion, resolve_version
 from .memo import Memo, object_key
 from .options import check_conf, known_releases, load_catalogue, release_changes
 from .problems import InputError, Location, Problem, Severity, error, warning
 from .resolve import ComponentValues, Environment
 from .validate import SCHEMA_DIR
-
-CRDS_ENV = "CCP_CRDS"
-
-
-def crd_dirs(options: list[Path] | None, source_root: Path | None) -> list[Path]:
-    """CRD folders: ``--crds`` options, else ``$CCP_CRDS`` (path-separated), plus the source's schemas/crds/."""
-    dirs = list(options or [])
-    if not dirs and os.environ.get(CRDS_ENV):
-        dirs = [Path(p) for p in os.environ[CRDS_ENV].split(os.pathsep) if p]
-    missing = [d for d in dirs if not d.is_dir()]
-    if missing:
-        raise InputError([error(str(d), 1, 1, "CRD folder does not exist") for d in missing])
-    if source_root is not None and (source_root / "schemas" / "crds").is_dir():
-        dirs.append(source_root / "schemas" / "crds")
-    return dirs
-
 
 @dataclass
 class Checkers:

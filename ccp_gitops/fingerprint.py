@@ -12,6 +12,8 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = PACKAGE_DIR.parent / "schemas"
+# The libraries whose versions can change what a compile writes (their folders' distributions count).
+OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "yaml", "jsonschema", "referencing", "kubernetes_validate")
 
 
 def _hash_path(h: "hashlib._Hash", path: Path, rel: str) -> None:
@@ -61,14 +63,18 @@ def tree_digest(paths: list[Path]) -> str:
 
 
 def _installed_distributions() -> list[str]:
-    """Names (with versions) of the distributions on ``sys.path``, without importing any of them."""
+    """Names (with versions) of the distributions installed beside the libraries a compile uses, without importing them."""
+    folders: set[str] = set()
+    for module in OUTPUT_LIBRARIES:
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            folders.add(str(Path(spec.origin).parent.parent))
     found: set[str] = set()
-    for entry in sys.path:
+    for folder in folders:
         try:
-            names = os.listdir(entry or ".")
+            found.update(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
-        found.update(n for n in names if n.endswith((".dist-info", ".egg-info")))
     return sorted(found)
 
 

@@ -9,12 +9,12 @@ from typing import Any
 from . import __version__
 from .assemble import Obj
 from .emit import dump_json
+from .inputs import LOCK_FILE as LOCK_FILE
 from .memo import Emitter, Memo, emit_object
 from .oci import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from .resolve import Environment
 from .waves import mermaid_waves as _mermaid
 
-LOCK_FILE = "ccp-gitops.lock.json"
 README_FILE = "README.md"
 KUSTOMIZATION = "kustomization.yaml"
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import Cache, digest
+from .inputs import PACKAGE_CATALOGUE, SITE_FILE
 from .load import Document, parse_yaml, read_text
 from .problems import InputError, Location, Problem, error
 from .validate import input_validator, schema_problems
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_TEMPLATE_BYTES = 512 * 1024
-PACKAGE_CATALOGUE = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,6 @@ class Source:
     overlays: dict[str, Document] = field(default_factory=dict)
     site: Document | None = None
     roots: list[Path] = field(default_factory=list)
-
-
-def default_source(cwd: Path) -> Path:
-    """``--source`` default: the current directory when it holds overlays/, else the bundled catalogue."""
-    return cwd if (cwd / "overlays").is_dir() else PACKAGE_CATALOGUE
 
 
 def _inside(root: Path, path: Path, display: str, problems: list[Problem]) -> bool:
@@ -134,8 +129,6 @@ def _load_doc(
     problems.extend(found_problems)
     return doc
 
-
-SITE_FILE = "ccp-gitops.yaml"
 
 
 def _display(root: Path, site_root: Path, rel: str) -> str:

@@ -1,0 +1,76 @@
+"""No-op fast path: "unchanged" without parsing or rendering, when the inputs are those of a known compile.
+
+After a successful compile, the disk cache records what it produced (tree digest, branch,
+object count, warnings) under a digest of everything that compile read (``inputs.Inputs``):
+the compiler, the options, the CRD folders, every non-overlay source file, and the environment's
+overlay chain. Since a problem in any overlay fails every compile, a marker per overlay also
+records that the overlay, with exactly that content, loaded without a problem (loading checks
+each overlay on its own). A later compile whose inputs have the same digests, and whose every
+overlay is known good, would produce the same tree; when the env repo's lock already records
+that tree, nothing needs to be done. Editing one region of a fleet spares all the others.
+
+Inputs are digested before the compile and again after it; the outcome is recorded only when
+the two agree (a file edited during the compile records nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .cache import Cache, digest
+from .inputs import Inputs
+
+if TYPE_CHECKING:
+    from .pipeline import Compiled
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a compile of one environment produced, as far as "unchanged" is concerned."""
+
+    tree_digest: str
+    branch: str
+    objects: int
+    warnings: tuple[str, ...]
+
+
+def options(check: bool, engines: list[str] | None) -> str:
+    """The compile options that change its result (the CRD folders are digested with the inputs)."""
+    return f"check={check} engines={','.join(engines) if engines is not None else '-'}"
+
+
+def lookup(cache: Cache, inputs: Inputs, env: str) -> Outcome | None:
+    """The recorded outcome of compiling ``env`` from exactly these inputs, or None."""
+    if not all(cache.get("fast", _overlay_key(inputs, name)) is not None for name in inputs.overlays):
+        return None
+    chain = cache.load("fast", digest("chain", inputs.shared, env))
+    if not (isinstance(chain, list) and all(isinstance(name, str) for name in chain)):
+        return None
+    key = inputs.outcome_key(env, chain)
+    found = cache.load("fast", key) if key is not None else None
+    return found if isinstance(found, Outcome) else None
+
+
+def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]) -> None:
+    """Record the outcomes of a successful compile (``before``/``after``: its inputs around it)."""
+    if before != after:
+        return
+    for name in before.overlays:
+        marker = _overlay_key(before, name)
+        if cache.get("fast", marker) is None:
+            cache.put("fast", marker, b"")
+    for item in compiled:
+        env = item.env
+        key = before.outcome_key(env.name, env.chain)
+        if key is None:
+            continue
+        cache.store("fast", digest("chain", before.shared, env.name), list(env.chain))
+        outcome = Outcome(
+            str(item.tree.lock["tree_digest"]), str(env.delivery.get("branch", "main")), item.object_count, tuple(str(w) for w in item.warnings)
+        )
+        cache.store("fast", key, outcome)
+
+
+def _overlay_key(inputs: Inputs, name: str) -> str:
+    return digest("overlay-loads", inputs.shared, name, inputs.overlays[name])
