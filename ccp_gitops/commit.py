@@ -20,6 +20,8 @@ ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 TREE_MODE = b"40000"
 BLOB_MODE = b"100644"
+# work-tree updates write files in parallel (one worker per CPU): a fleet's first checkout is tens of thousands of files
+CHECKOUT = ("-c", "checkout.workers=0", "read-tree")
 UNPACK_LIMIT = 100  # fewer new objects are written loose, more as one pack (git's transfer.unpackLimit)
 _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}
 
@@ -56,7 +58,8 @@ class EnvRepo:
                               input=data, capture_output=True, env=env, cwd=self.working_tree_dir or self.git_dir)
         if check and proc.returncode != 0:
             detail = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise RepoError(f"git {args[0]} failed in {self.working_tree_dir or self.git_dir}: {detail[-1] if detail else proc.returncode}")
+            verb = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+            raise RepoError(f"git {verb} failed in {self.working_tree_dir or self.git_dir}: {detail[-1] if detail else proc.returncode}")
         return proc
 
     def text(self, *args: str) -> str:
@@ -275,6 +278,8 @@ def recover_work_tree(repo: RepoLike, branch: str) -> None:
     head = branch_head(env_repo, branch)
     if head is None or not _checked_out(env_repo, branch):
         return
+    if env_repo.run("diff-index", "--cached", "--quiet", head, "--", check=False).returncode == 0:
+        return  # the index is at the branch head: nothing was left half done
     if env_repo.run("diff-files", "--quiet", check=False).returncode != 0:
         return  # the user changed files: not ours to touch
     parents = env_repo.text("rev-list", "--parents", "-n", "1", head).split()[1:]
@@ -283,7 +288,7 @@ def recover_work_tree(repo: RepoLike, branch: str) -> None:
         return
     # read-only check: does the index still hold the parent's tree?
     if env_repo.run("diff-index", "--cached", "--quiet", parent, "--", check=False).returncode == 0:
-        env_repo.run("read-tree", "-m", "-u", parent, head, check=False)  # fails only when another compile does it now
+        env_repo.run(*CHECKOUT, "-m", "-u", parent, head, check=False)  # fails only when another compile does it now
 
 
 def commit_files(
@@ -342,9 +347,9 @@ def commit_files(
     _update_ref(env_repo, branch, new, old)
     if checked_out:
         if old is None:
-            env_repo.run("read-tree", "--reset", "-u", new)
+            env_repo.run(*CHECKOUT, "--reset", "-u", new)
         else:
-            env_repo.run("read-tree", "-m", "-u", old, new)
+            env_repo.run(*CHECKOUT, "-m", "-u", old, new)
     return CommitResult(branch, old, new)
 
 

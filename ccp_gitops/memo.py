@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from .cache import Cache, digest
-from .emit import dump_yaml, ordered
+from .emit import Resolved, dump_yaml, ordered
 from .problems import Problem
 
 Messages = tuple[str, ...] | None  # a check's problem texts; None: not validated (custom kind, no CRDs)
@@ -26,9 +27,9 @@ def object_key(body: Any) -> bytes:
     return hashlib.sha256(repr(body).encode()).digest()
 
 
-def emit_object(body: dict[str, Any]) -> bytes:
+def emit_object(body: dict[str, Any], resolved: Resolved | None = None) -> bytes:
     """The env-repo bytes of one object (no memo)."""
-    return dump_yaml(ordered(body))
+    return dump_yaml(ordered(body), resolved)
 
 
 Emitter = Callable[[dict[str, Any]], bytes]
@@ -55,6 +56,7 @@ class Memo:
     layers: dict[bytes, tuple[str, int]] = field(default_factory=dict)
     parsed: dict[bytes, bytes] = field(default_factory=dict)  # manifest text digest -> pickled documents
     notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)  # checker -> its CRD warnings
+    resolved: Resolved = field(default_factory=dict)  # the YAML resolver's answers, by scalar
     current: Scope | None = None
 
     def begin(self, *identity: str) -> None:
@@ -80,7 +82,7 @@ class Memo:
         key = object_key(body)
         data = self.emitted.get(key)
         if data is None:
-            data = self.emitted[key] = emit_object(body)
+            data = self.emitted[key] = emit_object(body, self.resolved)
         if self.current is not None:
             self.current.emitted[key] = data
         return data
@@ -125,7 +127,25 @@ class Memo:
         return found
 
     def documents(self, text: str, parse: Callable[[str], list[Any]]) -> list[Any]:
-        """``parse(text)`` as a fresh copy (callers change documents in place), parsed once per run."""
+        """``parse(text)`` (a YAML stream) as a fresh copy (callers change documents in place).
+
+        Each document is parsed once per run: a stream is cut at its ``---`` lines and each
+        piece memoized, so that a template whose output differs between environments in one
+        object re-parses that object only. The pieces stand for the whole only when every piece
+        parses to mappings (a ``---`` line at column 0 always starts a document then); otherwise
+        the whole text is parsed as it is, so errors and odd streams come out exactly as before.
+        """
+        pieces = _pieces(text)
+        if len(pieces) > 1:
+            try:
+                docs = [doc for piece in pieces for doc in self._parsed(piece, parse)]
+            except Exception:
+                docs = None
+            if docs is not None and all(doc is None or isinstance(doc, dict) for doc in docs):
+                return docs
+        return self._parsed(text, parse)
+
+    def _parsed(self, text: str, parse: Callable[[str], list[Any]]) -> list[Any]:
         key = hashlib.sha256(text.encode()).digest()
         found = self.parsed.get(key)
         if found is None:
@@ -134,3 +154,14 @@ class Memo:
             return docs
         loaded: list[Any] = pickle.loads(found)
         return loaded
+
+
+_SEPARATOR = re.compile(r"\n(?=---(?:[ \t\r\n]|$))")
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut before each ``---`` line (a stream with directives stays whole)."""
+    if text.startswith("%") or "\n%" in text:
+        return [text]
+    pieces = _SEPARATOR.split(text)
+    return [piece + "\n" for piece in pieces[:-1]] + [pieces[-1]]

@@ -91,7 +91,7 @@ def compile_env(
     ``memo`` reuses renders, checks, emitted objects and layers of earlier environments and compiles.
     """
     memo = memo if memo is not None else Memo()
-    env = resolve(source, name)
+    env = resolve(source, name, memo.cache)
     docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
     option_findings = check_options(env, docs)
     if any(p.is_error for p in option_findings):

@@ -60,6 +60,13 @@ def yaml_value(value: Any) -> Markup:
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     if isinstance(value, Mapping):
