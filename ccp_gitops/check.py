@@ -6,19 +6,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .assemble import Obj
 from .cache import Cache, digest
-from .check_schema import SchemaChecker
 from .fingerprint import tree_digest
 from .inputs import CRDS_ENV, crd_dirs
 from .k8s_schemas import UnsupportedKubernetesVersion, resolve_version
-from .memo import Memo, object_key
+from .memo import Memo
 from .options import check_conf, known_releases, load_catalogue, release_changes
 from .problems import InputError, Location, Problem, Severity, error, warning
 from .resolve import ComponentValues, Environment
 from .validate import SCHEMA_DIR
+
+if TYPE_CHECKING:
+    from .check_schema import SchemaChecker
 
 @dataclass
 class Checkers:
@@ -29,6 +31,8 @@ class Checkers:
     by_version: dict[str, SchemaChecker] = field(default_factory=dict)
 
     def get(self, version: str) -> SchemaChecker:
+        from .check_schema import SchemaChecker  # jsonschema: only when an object is not known valid
+
         if version not in self.by_version:
             self.by_version[version] = SchemaChecker(version, self.crd_dirs, self.cache)
         return self.by_version[version]
@@ -154,7 +158,7 @@ def check_objects(env: Environment, objs: list[Obj], checkers: Checkers, memo: M
     problems: list[Problem] = list(memo.checker_notes(identity, lambda: checkers.get(version).crd_problems))
     unchecked: set[str] = set()
     for obj in objs:
-        key = object_key(obj.body)
+        key = memo.key(obj.body, remember=True)
         found, messages = memo.checked_messages(identity, key)
         if not found:
             checker = checkers.get(version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -59,9 +60,10 @@ class SchemaChecker:
         self.requested_version = kubernetes_version
         self.crd_dirs: tuple[Path, ...] = tuple(Path(d) for d in crd_dirs)
         self._catalogue = catalogue(self.kubernetes_version, cache)
-        crds, problems = load_crds(self.crd_dirs, cache)
-        self._crds: dict[tuple[str, str], Crd] = crds
-        self.crd_problems: tuple[Problem, ...] = tuple(problems)
+        for directory in self.crd_dirs:
+            if not directory.is_dir():
+                raise NotADirectoryError(f"CRD directory {directory} does not exist")
+        self._cache = cache
         self._validators: dict[tuple[str, str, str], Validator] = {}
         self._inlined: dict[str, Any] = {}
         self._builtin_kinds: dict[tuple[str, str], list[str]] = {}
@@ -70,6 +72,21 @@ class SchemaChecker:
         self.validators_built = 0
 
     # -- schemas ------------------------------------------------------------------------------
+
+    @cached_property
+    def _loaded_crds(self) -> tuple[dict[tuple[str, str], Crd], tuple[Problem, ...]]:
+        """The CRDs, read on first need (a compile whose custom resources were all checked before needs none)."""
+        crds, problems = load_crds(self.crd_dirs, self._cache)
+        return crds, tuple(problems)
+
+    @property
+    def _crds(self) -> dict[tuple[str, str], Crd]:
+        return self._loaded_crds[0]
+
+    @property
+    def crd_problems(self) -> tuple[Problem, ...]:
+        """Warnings about the CRD files: unreadable, malformed, or overriding a different CRD."""
+        return self._loaded_crds[1]
 
     def _inline(self, name: str, stack: frozenset[str]) -> Any:
         """A built-in definition with its ``$ref``s replaced by the definitions (cycles keep refs)."""

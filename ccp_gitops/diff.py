@@ -95,7 +95,7 @@ def diff_source(
     source_dir: Path, names: list[str], repo_path: Path, from_rev: str | None = None, cache: Cache | None = None, jobs: int = 1
 ) -> DiffReport:
     """Compile ``names`` (default: every overlay) and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_all(source_dir, names or source_envs(source_dir), cache=cache, jobs=jobs)
+    compiled = compile_all(source_dir, names or source_envs(source_dir), cache=cache, jobs=jobs, keep_objects=False)
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}

@@ -40,16 +40,20 @@ def options(check: bool, engines: list[str] | None) -> str:
     return f"check={check} engines={','.join(engines) if engines is not None else '-'}"
 
 
-def lookup(cache: Cache, inputs: Inputs, env: str) -> Outcome | None:
-    """The recorded outcome of compiling ``env`` from exactly these inputs, or None."""
+def lookup(cache: Cache, inputs: Inputs, envs: list[str]) -> dict[str, Outcome]:
+    """The recorded outcomes of compiling ``envs`` from exactly these inputs (those known)."""
     if not all(cache.get("fast", _overlay_key(inputs, name)) is not None for name in inputs.overlays):
-        return None
-    chain = cache.load("fast", digest("chain", inputs.shared, env))
-    if not (isinstance(chain, list) and all(isinstance(name, str) for name in chain)):
-        return None
-    key = inputs.outcome_key(env, chain)
-    found = cache.load("fast", key) if key is not None else None
-    return found if isinstance(found, Outcome) else None
+        return {}
+    found: dict[str, Outcome] = {}
+    for env in envs:
+        chain = cache.load("fast", digest("chain", inputs.shared, env))
+        if not (isinstance(chain, list) and all(isinstance(name, str) for name in chain)):
+            continue
+        key = inputs.outcome_key(env, chain)
+        outcome = cache.load("fast", key) if key is not None else None
+        if isinstance(outcome, Outcome):
+            found[env] = outcome
+    return found
 
 
 def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]) -> None:

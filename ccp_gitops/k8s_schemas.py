@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any, Mapping
-
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .cache import Cache, digest
+
+if TYPE_CHECKING:
+    from referencing import Registry
 
 SCHEMA_PACKAGE = "kubernetes_validate"
 _SCHEMA_FOLDER = "kubernetes-json-schema"
@@ -172,6 +173,8 @@ def catalogue(version: str, cache: Cache | None = None) -> Catalogue:
             cache.store("k8s", key, found)
     schema, definitions, index = found
     contents = {"$schema": schema, "$id": DEFS_ID, "$defs": definitions}
+    from referencing import Registry, Resource
+
     registry: Registry[Any] = Registry().with_resource(DEFS_ID, Resource.from_contents(contents))
     return Catalogue(version, definitions, index, registry)
 

@@ -57,11 +57,13 @@ class Memo:
     parsed: dict[bytes, bytes] = field(default_factory=dict)  # manifest text digest -> pickled documents
     notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)  # checker -> its CRD warnings
     resolved: Resolved = field(default_factory=dict)  # the YAML resolver's answers, by scalar
+    keys: dict[int, bytes] = field(default_factory=dict)  # id(body) -> object_key, within one environment
     current: Scope | None = None
 
     def begin(self, *identity: str) -> None:
         """Start an environment: merge in what its last compile stored."""
         self.current = Scope(digest("env-memo", *identity))
+        self.keys.clear()
         if self.cache is None:
             return
         stored = self.cache.load("memo", self.current.key)
@@ -76,10 +78,24 @@ class Memo:
         if self.cache is not None and self.current is not None:
             self.cache.store("memo", self.current.key, self.current)
         self.current = None
+        self.keys.clear()
+
+    def key(self, body: Any, remember: bool = False) -> bytes:
+        """``object_key(body)``; ``remember`` keeps it for the rest of the environment's compile.
+
+        Only for the environment's own objects, alive (so their ids unique) until ``end``, and
+        changed by no stage after their check, the first to ask.
+        """
+        found = self.keys.get(id(body))
+        if found is None:
+            found = object_key(body)
+            if remember and self.current is not None:
+                self.keys[id(body)] = found
+        return found
 
     def emit(self, body: dict[str, Any]) -> bytes:
         """``emit_object`` through the memo."""
-        key = object_key(body)
+        key = self.key(body)
         data = self.emitted.get(key)
         if data is None:
             data = self.emitted[key] = emit_object(body, self.resolved)

@@ -171,15 +171,17 @@ def compile_all(
     engines: list[str] | None = None,
     cache: Cache | None = None,
     jobs: int = 1,
+    keep_objects: bool = True,
 ) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together.
 
     ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
     ``engines`` overrides the overlays' delivery.engines. ``cache`` keeps parsed inputs, renders,
     checks and emitted objects on disk; ``jobs`` compiles environments in that many processes.
-    The result is the same with or without either.
+    The result is the same with or without either. ``keep_objects=False`` leaves each result's
+    ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
     """
     from .parallel import compile_each
 
     session = SessionSpec(source_dir, crds, check, engines, cache).open()
-    return list(compile_each(session, [env_name(n) for n in names], jobs))
+    return list(compile_each(session, [env_name(n) for n in names], jobs, keep_objects=keep_objects))

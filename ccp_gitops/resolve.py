@@ -257,12 +257,18 @@ def schema_error(schema: dict[str, Any], cache: Cache | None) -> str:
 def _values_problems(
     name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None
 ) -> list[Problem]:
-    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them."""
-    from jsonschema import Draft202012Validator
+    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them.
 
+    ``cache`` remembers the (schema, values) pairs found valid: most environments pass unchanged values.
+    """
     message = schema_error(schema, cache)
     if message:
         return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {message}")]
+    valid_key = digest("values-valid", json.dumps(schema, sort_keys=True), repr(values))
+    if cache is not None and cache.get("schema", valid_key) is not None:
+        return []
+    from jsonschema import Draft202012Validator
+
     problems = []
     for err in Draft202012Validator(schema).iter_errors(values):
         path: YamlPath = ("values", *err.absolute_path)
@@ -275,6 +281,8 @@ def _values_problems(
         where = _origin(origins, path, doc)
         dotted = ".".join(str(p) for p in path)
         problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
+    if cache is not None and not problems:
+        cache.put("schema", valid_key, b"")
     return problems
 
 

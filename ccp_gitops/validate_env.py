@@ -30,7 +30,7 @@ def validate_envs(
 ) -> dict[str, Any]:
     """Every check of ``names``; InputError when any fails, else a report of what was checked."""
     report: dict[str, Any] = {"environments": []}
-    for compiled in compile_all(source, names, crds, cache=cache, jobs=jobs):
+    for compiled in compile_all(source, names, crds, cache=cache, jobs=jobs, keep_objects=False):
         if kustomize:
             kustomize_tree(compiled)
         report["environments"].append(

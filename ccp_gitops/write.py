@@ -181,10 +181,7 @@ def run_compile(
     before = read_inputs(source, crds, options(True, engines)) if cache is not None else None
     known: dict[str, Outcome] = {}
     if cache is not None and before is not None and repo_path.exists():
-        for name in wanted:
-            outcome = lookup(cache, before, name)
-            if outcome is not None:
-                known[name] = outcome
+        known = lookup(cache, before, wanted)
     compile_now = _Compiler(source, crds, engines, cache, jobs, progress)
     compiled = compile_now([n for n in wanted if n not in known])
     if cache is not None and before is not None and compiled:
