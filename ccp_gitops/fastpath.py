@@ -23,6 +23,7 @@ from .inputs import Inputs
 
 if TYPE_CHECKING:
     from .pipeline import Compiled
+    from .problems import Problem
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,17 @@ def options(check: bool, engines: list[str] | None) -> str:
 
 
 def lookup(cache: Cache, inputs: Inputs, envs: list[str]) -> dict[str, Outcome]:
-    """The recorded outcomes of compiling ``envs`` from exactly these inputs (those known)."""
-    if not all(cache.get("fast", _overlay_key(inputs, name)) is not None for name in inputs.overlays):
-        return {}
+    """The recorded outcomes of compiling ``envs`` from exactly these inputs (those known).
+
+    An overlay not known to load (just edited: another region of the fleet) is loaded on its
+    own here; when it has a problem, nothing is known (the compile must report it).
+    """
+    for name in inputs.overlays:
+        marker = _overlay_key(inputs, name)
+        if cache.get("fast", marker) is None:
+            if not _loads(inputs, name, cache):
+                return {}
+            cache.put("fast", marker, b"")
     found: dict[str, Outcome] = {}
     for env in envs:
         chain = cache.load("fast", digest("chain", inputs.shared, env))
@@ -74,6 +83,19 @@ def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]
             str(item.tree.lock["tree_digest"]), str(env.delivery.get("branch", "main")), item.object_count, tuple(str(w) for w in item.warnings)
         )
         cache.store("fast", key, outcome)
+
+
+def _loads(inputs: Inputs, name: str, cache: Cache) -> bool:
+    """True when the overlay ``name`` loads without a problem (what loading the source checks of it)."""
+    from .problems import InputError
+    from .source import load_overlay
+
+    problems: list[Problem] = []
+    try:
+        load_overlay(inputs.root, name, problems, cache)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    return not problems
 
 
 def _overlay_key(inputs: Inputs, name: str) -> str:

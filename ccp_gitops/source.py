@@ -172,6 +172,17 @@ def _load_root(
         )
 
 
+def load_overlay(root: Path, name: str, problems: list[Problem], cache: Cache | None = None) -> Document | None:
+    """``overlays/<name>/env.yaml`` of the source at ``root`` (resolved), checked on its own; None for
+    an entry that is no overlay (a file) or one with problems (added to ``problems``)."""
+    display = f"overlays/{name}"
+    if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+        return None
+    if not _check_name(name, display, "overlay", problems):
+        return None
+    return _load_doc(root, f"{display}/env.yaml", "env", problems, cache=cache)
+
+
 def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE, cache: Cache | None = None) -> Source:
     """Load and schema-check a source tree; raise InputError listing every problem.
 
@@ -193,13 +204,9 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE, cache: Cache | 
     for index, each in enumerate(source.roots):
         _load_root(each, root, source, problems, index == 0, cache)
     for name in _listdir(root, "overlays", problems):
-        display = f"overlays/{name}"
-        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
-            continue
-        if _check_name(name, display, "overlay", problems):
-            doc = _load_doc(root, f"{display}/env.yaml", "env", problems, cache=cache)
-            if doc is not None:
-                source.overlays[name] = doc
+        doc = load_overlay(root, name, problems, cache)
+        if doc is not None:
+            source.overlays[name] = doc
     if problems:
         raise InputError(problems)
     return source
