@@ -96,8 +96,12 @@ def ccp(*args: str) -> list[str]:
     return [sys.executable, "-m", "ccp_gitops", *args]
 
 
+def crd_args() -> list[str]:
+    return ["--crds", str(CRDS)] if CRDS.is_dir() else []
+
+
 def run_case(case: Case, work: Path, jobs: int, base_env: dict[str, str]) -> None:
-    compile_args = ["compile", *case.envs, "--source", str(case.site), "--crds", str(CRDS), "--jobs", str(jobs)]
+    compile_args = ["compile", *case.envs, "--source", str(case.site), *crd_args(), "--jobs", str(jobs)]
     rows = case.rows = {name: Sample() for name in ("cold", "no-op", "change", "diff", "validate", "kustomize")}
     value = 10
     for run in range(case.runs):
@@ -114,7 +118,7 @@ def run_case(case: Case, work: Path, jobs: int, base_env: dict[str, str]) -> Non
         diff_args = ["diff", *case.envs, "--source", str(case.site), "--repo", str(repo), "--jobs", str(jobs)]
         measured(ccp(*diff_args), env)  # the first diff after a change renders it once
         rows["diff"].add(*measured(ccp(*diff_args), env))
-        validate_args = ["validate", *case.envs, "--source", str(case.site), "--crds", str(CRDS), "--jobs", str(jobs)]
+        validate_args = ["validate", *case.envs, "--source", str(case.site), *crd_args(), "--jobs", str(jobs)]
         rows["validate"].add(*measured(ccp(*validate_args), env))
         total, peak = 0.0, 0
         for name in case.envs:
@@ -137,6 +141,35 @@ def table(cases: list[Case], jobs: int) -> str:
             f"| {case.label} | {len(case.envs)} | {case.objects} | {' | '.join(cells)} | {k:.2f} s | {case.rows['cold'].mb:.0f} |"
         )
     return "\n".join(lines)
+
+
+def verdicts(cases: list[Case], help_seconds: float) -> list[str]:
+    """The targets of issue 7, each with its figure and whether it is met."""
+    out = []
+
+    def line(ok: bool, text: str) -> None:
+        out.append(f"- [{'x' if ok else ' '}] {text}")
+
+    by_label = {case.label: case for case in cases}
+    prod = by_label.get("bundled env/prod")
+    if prod is not None:
+        k = prod.rows["kustomize"].seconds
+        for op, what in (("change", "a compile that commits a change"), ("cold", "a first compile with an empty cache")):
+            t = prod.rows[op].seconds
+            line(t <= 1.5 * k, f"env/prod, {what}: {t:.2f} s = {t / k:.2f}x one kustomize build ({k:.2f} s); target 1.5x")
+        noop = prod.rows["no-op"].seconds
+        line(noop < 0.3, f"no-op recompile of env/prod: {noop:.2f} s; target 0.3 s")
+        diff = prod.rows["diff"].seconds
+        line(diff < 0.5, f"diff of env/prod: {diff:.2f} s; target 0.5 s")
+    line(help_seconds < 0.15, f"ccp-gitops --help: {help_seconds:.2f} s; target 0.15 s")
+    fleet = by_label.get("100 regions")
+    if fleet is not None:
+        k = fleet.rows["kustomize"].seconds
+        for op in ("cold", "change"):
+            t = fleet.rows[op].seconds
+            line(t <= 0.3 * k, f"100 environments, {op} compile: {t:.2f} s = {t / k:.2f}x kustomize over the 100 trees ({k:.2f} s); target 0.3x")
+        line(fleet.rows["cold"].mb < 300, f"100 environments, peak memory: {fleet.rows['cold'].mb:.0f} MB; target 300 MB")
+    return out
 
 
 def main() -> int:
@@ -174,6 +207,9 @@ def main() -> int:
           f"(the 100-region fleet: {min(args.runs, 3)})")
     print()
     print(table(cases, args.jobs))
+    print()
+    print("Targets:")
+    print("\n".join(verdicts(cases, help_sample.seconds)))
     print()
     print(f"`ccp-gitops --help`: {help_sample.seconds:.2f} s. Peak MB: the largest single process (with --jobs, each worker).")
     print(f"benchmark took {time.perf_counter() - started:.0f} s")

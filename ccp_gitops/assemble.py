@@ -6,15 +6,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
 from .emit import load_all
 from .problems import InputError, Location, Problem
-from .render import Rendered
 from .resid import ResId
 from .resolve import Environment
+
+if TYPE_CHECKING:
+    from .render import Rendered
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "ccp-gitops"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .cache import Cache, digest
@@ -82,6 +84,10 @@ class UnsupportedKubernetesVersion(ValueError):
 
 
 def _schema_root() -> Traversable:
+    """The package's schema folder, found without importing the package (which imports jsonschema)."""
+    spec = importlib.util.find_spec(SCHEMA_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))) / _SCHEMA_FOLDER
     return files(SCHEMA_PACKAGE).joinpath(_SCHEMA_FOLDER)
 
 
