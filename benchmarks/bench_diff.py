@@ -1,8 +1,9 @@
 """Benchmark (not a test): time `ccp-gitops diff` of the bundled prod catalogue against its own compile.
 
-Compiles env/prod into a temporary env repo, then times the diff (median of several runs):
-in-process (compile of the source + read of the branch + comparison), as a CLI process, and a
-worst case where every file differs (an empty revision against the compile: every object parsed).
+Compiles env/prod into a temporary env repo, then times the diff (median of several runs, with
+a warm disk cache as after any compile): in-process (compile of the source + read of the branch +
+comparison), as a CLI process, and a worst case where every file differs (an empty revision
+against the compile: every object parsed). `benchmarks/bench.py` has the fleet figures.
 
     .venv/bin/python benchmarks/bench_diff.py [--runs N] [--env prod] [--source DIR]
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ccp_gitops.cache import open_cache  # noqa: E402
 from ccp_gitops.diff import diff_revs, diff_source  # noqa: E402
 from ccp_gitops.diff_json import render_json  # noqa: E402
 from ccp_gitops.diff_text import render_text  # noqa: E402
@@ -49,8 +51,9 @@ def main() -> int:
     source = args.source.resolve()
     with tempfile.TemporaryDirectory(prefix="ccp-bench-") as tmp:
         repo = Path(tmp) / "env-repo"
-        run_compile(source, [args.env], repo, None, None, False)
-        compiled = compile_all(source, [args.env])[0]
+        cache = open_cache(Path(tmp) / "cache")
+        run_compile(source, [args.env], repo, None, None, False, cache=cache)
+        compiled = compile_all(source, [args.env], cache=cache)[0]
         empty = subprocess.run(
             ["git", "-C", str(repo), "commit-tree", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "-m", "empty"],
             check=True, capture_output=True, text=True, env={**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"},
@@ -58,28 +61,28 @@ def main() -> int:
         objects, files = len(compiled.objects), len(compiled.tree.files)
 
         def diff_once() -> None:
-            report = diff_source(source, [args.env], repo)
+            report = diff_source(source, [args.env], repo, cache=cache)
             assert report.empty, render_text(report)
             render_json(report)
 
         diff_once()  # warm caches (schemas, templates on disk)
-        compile_only = median_time(lambda: compile_all(source, [args.env]), args.runs)
+        compile_only = median_time(lambda: compile_all(source, [args.env], cache=cache), args.runs)
         worst = median_time(lambda: render_json(diff_revs(repo, empty, "main", [args.env])), args.runs)
         in_process = median_time(diff_once, args.runs)
         cmd = [sys.executable, "-m", "ccp_gitops", "diff", args.env, "--source", str(source), "--repo", str(repo), "--exit-code"]
-        env = {**os.environ, "NO_COLOR": "1"}
+        env = {**os.environ, "NO_COLOR": "1", "CCP_CACHE": str(Path(tmp) / "cache")}
 
         def cli_once() -> None:
             subprocess.run(cmd, check=True, capture_output=True, env=env)
 
         cli = median_time(cli_once, args.runs)
     print(f"env/{args.env}: {len(compiled.env.components)} components, {objects} objects, {files} files; median of {args.runs} runs")
-    print(f"  compile only (in process):          {compile_only * 1000:7.1f} ms")
+    print(f"  compile only (in process, cached):  {compile_only * 1000:7.1f} ms")
     print(f"  diff vs own compile (in process):   {in_process * 1000:7.1f} ms  (compile + read branch + compare)")
     print(f"  worst case, every object differs:   {worst * 1000:7.1f} ms  (rev vs rev: read + parse + compare all)")
     print(f"  ccp-gitops diff --exit-code (CLI):  {cli * 1000:7.1f} ms  (includes interpreter start-up and imports)")
-    verdict = "OK" if in_process < TARGET_SECONDS else "SLOWER THAN TARGET"
-    print(f"  target < {TARGET_SECONDS:.1f} s for the diff: {verdict}")
+    verdict = "OK" if cli < TARGET_SECONDS else "SLOWER THAN TARGET"
+    print(f"  target < {TARGET_SECONDS:.1f} s for `ccp-gitops diff`: {verdict}")
     return 0
 
 

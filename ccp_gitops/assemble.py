@@ -6,15 +6,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
 from .emit import load_all
 from .problems import InputError, Location, Problem
-from .render import Rendered
 from .resid import ResId
 from .resolve import Environment
+
+if TYPE_CHECKING:
+    from .render import Rendered
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "ccp-gitops"}
@@ -110,7 +112,7 @@ def parse(env: Environment, rendered: Rendered, problems: list[Problem]) -> list
     labels = {**MANAGED_BY, **env.settings.get("labels", {}), COMPONENT_LABEL: rendered.component}
     for manifest in rendered.manifests:
         try:
-            docs = load_all(manifest.text)
+            docs = manifest.documents if manifest.documents is not None else load_all(manifest.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             line = mark.line + 1 if mark is not None else 0

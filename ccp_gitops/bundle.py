@@ -8,9 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import git
-
-from .commit import RepoError, open_repo, read_files
+from .commit import EnvRepo, RepoError, open_repo, read_files
 from .layout import LOCK_FILE, bundle_layer
 from .oci import (
     CREATED,
@@ -27,7 +25,7 @@ from .oci import (
     read_layout,
     write_layout,
 )
-from .pipeline import env_name
+from .inputs import env_name
 from .source import DNS_LABEL
 
 
@@ -70,15 +68,12 @@ class EnvCommit:
     files: dict[str, bytes]
 
 
-def _git(repo: git.Repo, *args: str) -> str | None:
-    try:
-        out: str = repo.git.execute(["git", *args])
-    except git.GitCommandError:
-        return None
-    return out.strip()
+def _git(repo: EnvRepo, *args: str) -> str | None:
+    proc = repo.run(*args, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-def resolve_rev(repo: git.Repo, rev: str | None) -> tuple[str, str]:
+def resolve_rev(repo: EnvRepo, rev: str | None) -> tuple[str, str]:
     """``rev`` (default: the branch HEAD names) -> (how to call it in messages, commit sha)."""
     if rev is None:
         rev = _git(repo, "symbolic-ref", "-q", "--short", "HEAD") or "HEAD"
@@ -97,7 +92,7 @@ def flux_revision(commit: str, branch: str | None) -> str:
     return f"{branch}@sha1:{commit}" if branch else f"sha1:{commit}"
 
 
-def commit_time(repo: git.Repo, sha: str) -> str:
+def commit_time(repo: EnvRepo, sha: str) -> str:
     """The commit's committer time as RFC 3339 UTC: the ``created`` annotation (no clock involved)."""
     seconds = int(_git(repo, "show", "-s", "--format=%ct", sha) or "0")
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

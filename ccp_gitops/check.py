@@ -2,46 +2,48 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .assemble import Obj
-from .check_schema import SchemaChecker, UnsupportedKubernetesVersion
+from .cache import Cache, digest
+from .fingerprint import tree_digest
+from .inputs import CRDS_ENV, crd_dirs
+from .k8s_schemas import UnsupportedKubernetesVersion, resolve_version
+from .memo import Memo
 from .options import check_conf, known_releases, load_catalogue, release_changes
 from .problems import InputError, Location, Problem, Severity, error, warning
 from .resolve import ComponentValues, Environment
 from .catalogue import SCHEMA_DIR
 
-CRDS_ENV = "CCP_CRDS"
-
-
-def crd_dirs(options: list[Path] | None, source_root: Path | None) -> list[Path]:
-    """CRD folders: ``--crds`` options, else ``$CCP_CRDS`` (path-separated), plus the source's schemas/crds/."""
-    dirs = list(options or [])
-    if not dirs and os.environ.get(CRDS_ENV):
-        dirs = [Path(p) for p in os.environ[CRDS_ENV].split(os.pathsep) if p]
-    missing = [d for d in dirs if not d.is_dir()]
-    if missing:
-        raise InputError([error(str(d), 1, 1, "CRD folder does not exist") for d in missing])
-    if source_root is not None and (source_root / "schemas" / "crds").is_dir():
-        dirs.append(source_root / "schemas" / "crds")
-    return dirs
-
+if TYPE_CHECKING:
+    from .check_schema import SchemaChecker
 
 @dataclass
 class Checkers:
     """Schema checkers built once per Kubernetes version and shared by every environment."""
 
     crd_dirs: list[Path]
+    cache: Cache | None = None
     by_version: dict[str, SchemaChecker] = field(default_factory=dict)
 
     def get(self, version: str) -> SchemaChecker:
+        from .check_schema import SchemaChecker  # jsonschema: only when an object is not known valid
+
         if version not in self.by_version:
-            self.by_version[version] = SchemaChecker(version, self.crd_dirs)
+            self.by_version[version] = SchemaChecker(version, self.crd_dirs, self.cache)
         return self.by_version[version]
+
+    @cached_property
+    def crd_digest(self) -> str:
+        return tree_digest(self.crd_dirs)
+
+    def identity(self, version: str) -> str:
+        """What a check result depends on besides the object: the schemas of ``version`` and the CRDs."""
+        return digest("checker", resolve_version(version), self.crd_digest)
 
 
 def _locator(comp: ComponentValues, fallback: Location) -> Callable[[tuple[str, ...]], Location]:
@@ -139,24 +141,37 @@ def upgrade_problems_by_component(
     return out
 
 
-def check_objects(env: Environment, objs: list[Obj], checkers: Checkers) -> list[Problem]:
-    """Strict schema problems of one environment's objects (custom kinds are warnings with no CRD folder)."""
+def check_objects(env: Environment, objs: list[Obj], checkers: Checkers, memo: Memo | None = None) -> list[Problem]:
+    """Strict schema problems of one environment's objects (custom kinds are warnings with no CRD folder).
+
+    ``memo`` knows the results of objects checked before (by content): only new objects are checked.
+    """
+    memo = memo if memo is not None else Memo()
     version = str(env.settings.get("kubernetes_version", "1.33"))
     try:
-        checker = checkers.get(version)
+        identity = checkers.identity(version)
     except UnsupportedKubernetesVersion as exc:
         where = env.settings_origins.get(("kubernetes_version",))
         location = where[-1] if where else None
         path, line, col = (location.path, location.line, location.col) if location else ("base/defaults.yaml", 1, 1)
         return [Problem(warning(path, line, col, "").location, str(exc))]
-    problems: list[Problem] = list(checker.crd_problems)
+    problems: list[Problem] = list(memo.checker_notes(identity, lambda: checkers.get(version).crd_problems))
     unchecked: set[str] = set()
     for obj in objs:
-        api_version = str(obj.body.get("apiVersion", ""))
-        if not checkers.crd_dirs and not checker.is_builtin(api_version, obj.id.kind):
+        key = memo.key(obj.body, remember=True)
+        found, messages = memo.checked_messages(identity, key)
+        if not found:
+            checker = checkers.get(version)
+            api_version = str(obj.body.get("apiVersion", ""))
+            if not checkers.crd_dirs and not checker.is_builtin(api_version, obj.id.kind):
+                messages = None
+            else:
+                messages = tuple(p.message for p in checker.check(obj.body, obj.origin))
+            memo.record_check(identity, key, messages)
+        if messages is None:
             unchecked.add(f"{obj.id.kind}.{obj.id.group}")
-            continue
-        problems.extend(checker.check(obj.body, obj.origin))
+        else:
+            problems.extend(Problem(obj.origin, message) for message in messages)
     if unchecked:
         problems.append(
             warning(

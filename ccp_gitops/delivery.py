@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .assemble import COMPONENT_LABEL, MANAGED_BY, Obj
-from .emit import dump_yaml, ordered
 from .layout import kustomization
+from .memo import Emitter, emit_object
 from .delivery_oci import OciSource
 from .problems import InputError, Location, Problem
 from .resid import ResId
@@ -172,10 +172,10 @@ def file_name(manifest: dict[str, Any]) -> str:
     return f"{str(manifest['kind']).lower()}-{manifest['metadata']['name']}.yaml"
 
 
-def folder_files(folder: Folder) -> dict[str, bytes]:
+def folder_files(folder: Folder, emit: Emitter = emit_object) -> dict[str, bytes]:
     """One file per object plus a kustomization.yaml listing the files and sub-folders (plain resources)."""
-    files = {file_name(m): dump_yaml(ordered(m)) for m in folder.manifests}
-    files["kustomization.yaml"] = kustomization(sorted(files) + sorted(folder.subfolders))
+    files = {file_name(m): emit(m) for m in folder.manifests}
+    files["kustomization.yaml"] = kustomization(sorted(files) + sorted(folder.subfolders), emit)
     return files
 
 
@@ -193,7 +193,9 @@ def _check_unique(env: Environment, folders: dict[str, Folder]) -> None:
         raise InputError(problems)
 
 
-def delivery_files(env: Environment, objs: list[Obj], engines: list[str] | None = None) -> tuple[Delivery, dict[str, bytes]]:
+def delivery_files(
+    env: Environment, objs: list[Obj], engines: list[str] | None = None, emit: Emitter = emit_object
+) -> tuple[Delivery, dict[str, bytes]]:
     """The delivery folders of every chosen engine, keyed by path relative to the environment folder."""
     # the engine modules build on the types above, so they are imported here rather than at the top
     from .delivery_argocd import argocd_folders
@@ -206,7 +208,7 @@ def delivery_files(env: Environment, objs: list[Obj], engines: list[str] | None 
     if "flux" in delivery.engines:
         folders.update(flux_folders(env, delivery, objs))
     _check_unique(env, folders)
-    return delivery, {f"{path}/{name}": data for path, folder in folders.items() for name, data in folder_files(folder).items()}
+    return delivery, {f"{path}/{name}": data for path, folder in folders.items() for name, data in folder_files(folder, emit).items()}
 
 
 def _kinds(objs: list[Obj]) -> str:

@@ -11,7 +11,9 @@ from .diff_model import DiffError, DiffReport, Endpoint, EnvironmentInfo, Resour
 from .diff_objects import object_changes, pairs
 from .diff_risks import risks
 from .diff_sides import GitRepo, Tree, object_file, parse_objects, read_lock
-from .pipeline import Compiled, compile_all, env_name
+from .inputs import env_name
+from .cache import Cache
+from .pipeline import Compiled, compile_all
 from .problems import Location
 
 SOURCE_LABEL = "source"
@@ -89,9 +91,11 @@ def source_envs(source_dir: Path) -> list[str]:
     return sorted(p.name for p in overlays.iterdir() if (p / "env.yaml").is_file())
 
 
-def diff_source(source_dir: Path, names: list[str], repo_path: Path, from_rev: str | None = None) -> DiffReport:
+def diff_source(
+    source_dir: Path, names: list[str], repo_path: Path, from_rev: str | None = None, cache: Cache | None = None, jobs: int = 1
+) -> DiffReport:
     """Compile ``names`` (default: every overlay) and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_all(source_dir, names or source_envs(source_dir))
+    compiled = compile_all(source_dir, names or source_envs(source_dir), cache=cache, jobs=jobs, keep_objects=False)
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}

@@ -8,12 +8,13 @@ from typing import Any
 
 from . import __version__
 from .assemble import Obj
-from .emit import dump_json, dump_yaml, ordered
+from .emit import dump_json
+from .inputs import LOCK_FILE as LOCK_FILE
+from .memo import Emitter, Memo, emit_object
 from .oci import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from .resolve import Environment
 from .waves import mermaid_waves as _mermaid
 
-LOCK_FILE = "ccp-gitops.lock.json"
 README_FILE = "README.md"
 KUSTOMIZATION = "kustomization.yaml"
 
@@ -31,8 +32,8 @@ class EnvTree:
         return f"env/{self.env}"
 
 
-def kustomization(resources: list[str]) -> bytes:
-    return dump_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources})
+def kustomization(resources: list[str], emit: Emitter = emit_object) -> bytes:
+    return emit({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources})
 
 
 def _file_name(obj: Obj, taken: set[str]) -> str:
@@ -43,14 +44,14 @@ def _file_name(obj: Obj, taken: set[str]) -> str:
     return name
 
 
-def component_files(env: Environment, objs: list[Obj]) -> dict[str, dict[str, bytes]]:
+def component_files(env: Environment, objs: list[Obj], emit: Emitter = emit_object) -> dict[str, dict[str, bytes]]:
     """component -> file name -> bytes, one file per object plus a kustomization listing them."""
     out: dict[str, dict[str, bytes]] = {name: {} for name in env.components}
     taken: dict[str, set[str]] = {name: set() for name in env.components}
     for obj in sorted(objs, key=lambda o: (o.component, o.id)):
-        out[obj.component][_file_name(obj, taken[obj.component])] = dump_yaml(ordered(obj.body))
+        out[obj.component][_file_name(obj, taken[obj.component])] = emit(obj.body)
     for name, files in out.items():
-        files[KUSTOMIZATION] = kustomization(sorted(files))
+        files[KUSTOMIZATION] = kustomization(sorted(files), emit)
     return out
 
 
@@ -69,12 +70,15 @@ def build_tree(
     extra: dict[str, bytes] | None = None,
     notes: str = "",
     sources: dict[str, Any] | None = None,
+    memo: Memo | None = None,
 ) -> EnvTree:
     """The whole env/<env>/ folder: components, aggregate kustomization, README and lock.
 
-    ``extra`` adds files (path relative to the environment folder); ``notes`` is markdown for the README."""
+    ``extra`` adds files (path relative to the environment folder); ``notes`` is markdown for the README;
+    ``memo`` reuses emitted objects and bundle layers of earlier compiles."""
+    emit = memo.emit if memo is not None else emit_object
     tree = EnvTree(env.name)
-    per_component = component_files(env, objs)
+    per_component = component_files(env, objs, emit)
     components: dict[str, Any] = {}
     for name, comp in env.components.items():
         files = per_component[name]
@@ -87,7 +91,7 @@ def build_tree(
             "images": dict(sorted(comp.values["images"].items())),
             "digest": _digest(files),
         }
-    tree.files[f"{tree.root}/{KUSTOMIZATION}"] = kustomization([f"{name}" for name in env.components])
+    tree.files[f"{tree.root}/{KUSTOMIZATION}"] = kustomization([f"{name}" for name in env.components], emit)
     for path, data in (extra or {}).items():
         tree.files[f"{tree.root}/{path}"] = data
     tree.lock = {
@@ -107,7 +111,12 @@ def build_tree(
         tree.lock["sources"] = sources
     tree.files[f"{tree.root}/{README_FILE}"] = readme(env, tree.lock, notes).encode()
     # Last: the bundle layer covers every other file of the folder, the README included.
-    tree.lock["bundle"] = bundle_record(bundle_layer(tree.files, tree.root), env.delivery)
+    def layer() -> tuple[str, int]:
+        blob = bundle_layer(tree.files, tree.root)
+        return blob.digest, len(blob.data)
+
+    content = {path: data for path, data in tree.files.items() if path != f"{tree.root}/{LOCK_FILE}"}
+    tree.lock["bundle"] = bundle_record(memo.layer(content, layer) if memo is not None else layer(), env.delivery)
     tree.files[f"{tree.root}/{LOCK_FILE}"] = dump_json(tree.lock)
     return tree
 
@@ -123,12 +132,12 @@ def bundle_layer(files: dict[str, bytes], root: str) -> Blob:
     return tar_gzip_layer(content, FLUX_CONTENT_MEDIA_TYPE)
 
 
-def bundle_record(layer: Blob, delivery: dict[str, Any]) -> dict[str, Any]:
-    """The lock's ``bundle`` entry: the layer ``ccp-gitops bundle`` must produce from this folder,
-    and the source URL and branch its annotations name (so they depend on the commit alone)."""
+def bundle_record(layer: tuple[str, int], delivery: dict[str, Any]) -> dict[str, Any]:
+    """The lock's ``bundle`` entry: the layer (digest, size) ``ccp-gitops bundle`` must produce from this
+    folder, and the source URL and branch its annotations name (so they depend on the commit alone)."""
     return {
         "branch": str(delivery["branch"]),
-        "layer": {"mediaType": layer.media_type, "digest": layer.digest, "size": len(layer.data)},
+        "layer": {"mediaType": FLUX_CONTENT_MEDIA_TYPE, "digest": layer[0], "size": layer[1]},
         "source": str(delivery["repo_url"]),
     }
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # ruamel.yaml is imported when a file is parsed (cached documents need none of it)
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, Node
 
 from .problems import InputError, Location, Problem, error
 
@@ -51,6 +53,8 @@ class Document:
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = True  # we report duplicates ourselves, with both locations
     return yaml
@@ -65,6 +69,9 @@ class _Converter:
     """Turns a composed node graph into plain data, refusing aliases, odd tags and depth."""
 
     def __init__(self, display: str, yaml: YAML) -> None:
+        from ruamel.yaml.error import YAMLError
+
+        self.errors = YAMLError
         self.display = display
         self.constructor = yaml.constructor
         self.problems: list[Problem] = []
@@ -84,19 +91,20 @@ class _Converter:
             raise _Abort(Problem(loc, "YAML aliases are not supported: use layering instead"))
         self.seen.add(id(node))
         self.positions[path] = loc
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
+        kind = getattr(node, "id", "")  # ruamel's node classes name themselves: mapping, sequence, scalar
+        if kind == "mapping":
+            return self._mapping(node, path)  # type: ignore[arg-type]
+        if kind == "sequence":
             if node.tag != "tag:yaml.org,2002:seq":
                 self.problems.append(Problem(loc, f"unsupported YAML tag {node.tag!r}"))
             return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
+        assert kind == "scalar"
         if node.tag not in _SCALAR_TAGS:
             self.problems.append(Problem(loc, f"unsupported YAML tag {node.tag!r}"))
             return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except YAMLError as exc:
+        except self.errors as exc:
             self.problems.append(Problem(loc, f"invalid scalar: {exc}"))
             return None
 
@@ -107,7 +115,7 @@ class _Converter:
         first_seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
             key_loc = _loc(self.display, key_node)
-            if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.id != "scalar" or key_node.tag == "tag:yaml.org,2002:merge":
                 raise _Abort(Problem(key_loc, "mapping keys must be plain scalars (no merge keys)"))
             key = self.convert(key_node, path + ("<key>",))
             self.positions.pop(path + ("<key>",), None)
@@ -133,6 +141,8 @@ class _Abort(Exception):
 
 def parse_yaml(text: str, display: str) -> Document:
     """Parse one YAML document; raise InputError with located problems."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = _yaml()
     try:
         nodes = list(yaml.compose_all(text))

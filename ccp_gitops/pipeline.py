@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assemble import Obj, assemble
+from .cache import Cache
+from .memo import Memo
 from .delivery import Delivery, delivery_files, readme_section
 from .fetch import lock_sources
 from .layout import EnvTree, build_tree
-from .check import Checkers, check_objects, check_options, check_rendered_files, crd_dirs
+from .check import Checkers, check_objects, check_options, check_rendered_files
+from .inputs import crd_dirs
+from .inputs import env_name as env_name
 from .problems import InputError, Location, Problem, error
 from .render import Renderer
 from .resolve import Environment, resolve
@@ -29,15 +33,7 @@ class Compiled:
     tree: EnvTree
     delivery: Delivery
     warnings: list[Problem] = field(default_factory=list)
-
-
-def env_name(arg: str) -> str:
-    """``env/prod``, ``prod`` and ``overlays/prod`` all name the environment ``prod``."""
-    name = arg.strip().rstrip("/")
-    for prefix in ("env/", "overlays/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-    return name
+    object_count: int = 0  # len(objects), also when a fleet compile dropped the objects to save memory
 
 
 def source_commit(root: Path) -> str:
@@ -88,53 +84,110 @@ def _file_templates(source: Source, env: Environment) -> dict[str, dict[str, Loc
 
 
 def compile_env(
-    source: Source, renderer: Renderer, name: str, commit: str, checkers: Checkers | None = None, engines: list[str] | None = None
+    source: Source,
+    renderer: Renderer,
+    name: str,
+    commit: str,
+    checkers: Checkers | None = None,
+    engines: list[str] | None = None,
+    memo: Memo | None = None,
 ) -> Compiled:
-    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines)."""
-    env = resolve(source, name)
+    """Run one environment through every stage up to its file tree (``engines`` overrides delivery.engines).
+
+    ``memo`` reuses renders, checks, emitted objects and layers of earlier environments and compiles.
+    """
+    memo = memo if memo is not None else Memo()
+    env = resolve(source, name, memo.cache)
     docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
     option_findings = check_options(env, docs)
     if any(p.is_error for p in option_findings):
         raise InputError(option_findings)
-    rendered = [renderer.render(env, comp) for comp in env.components.values()]
+    rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
     file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
     if any(p.is_error for p in file_findings):
         raise InputError(file_findings)
     objects = assemble(env, rendered)
     annotate(objects)
-    findings = option_findings + file_findings + (check_objects(env, objects, checkers) if checkers is not None else [])
+    findings = option_findings + file_findings + (check_objects(env, objects, checkers, memo) if checkers is not None else [])
     if any(p.is_error for p in findings):
         raise InputError(findings)
-    delivery, extra = delivery_files(env, objects, engines)
-    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, sources=lock_sources(source.sources), notes=readme_section(env, delivery, objects))
-    return Compiled(env, objects, tree, delivery, findings)
+    delivery, extra = delivery_files(env, objects, engines, memo.emit)
+    notes = readme_section(env, delivery, objects)
+    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo, sources=lock_sources(source.sources))
+    return Compiled(env, objects, tree, delivery, findings, len(objects))
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What to compile from and how: the source, CRD folders, checks, engines and disk cache."""
+
+    source_dir: Path
+    crds: list[Path] | None = None
+    check: bool = True
+    engines: list[str] | None = None
+    cache: Cache | None = None
+
+    def open(self) -> Session:
+        """Load the source (InputError lists every problem of its files)."""
+        source = load_source(self.source_dir, cache=self.cache)
+        checkers = Checkers(crd_dirs(self.crds, source.root), self.cache) if self.check else None
+        return Session(self, source, Renderer(source, self.cache), checkers, Memo(self.cache), source_commit(source.root))
+
+
+@dataclass
+class Session:
+    """One loaded source ready to compile environments: its renderer, checkers and memos, shared by all."""
+
+    spec: SessionSpec
+    source: Source
+    renderer: Renderer
+    checkers: Checkers | None
+    memo: Memo
+    commit: str
+
+    @property
+    def engines(self) -> list[str] | None:
+        return self.spec.engines
+
+    def unknown(self, name: str) -> Problem | None:
+        """The problem of naming an environment the source does not have."""
+        if name in self.source.overlays:
+            return None
+        known = ", ".join(sorted(self.source.overlays))
+        close = difflib.get_close_matches(name, sorted(self.source.overlays), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})")
+
+    def compile(self, name: str) -> Compiled:
+        """One environment through every stage; InputError lists its problems."""
+        problem = self.unknown(name)
+        if problem is not None:
+            raise InputError([problem])
+        self.memo.begin(str(self.source.root), name, str(self.engines))
+        compiled = compile_env(self.source, self.renderer, name, self.commit, self.checkers, self.engines, self.memo)
+        self.memo.end()
+        return compiled
 
 
 def compile_all(
-    source_dir: Path, names: list[str], crds: list[Path] | None = None, check: bool = True, engines: list[str] | None = None
+    source_dir: Path,
+    names: list[str],
+    crds: list[Path] | None = None,
+    check: bool = True,
+    engines: list[str] | None = None,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    keep_objects: bool = True,
 ) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together.
 
     ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
-    ``engines`` overrides the overlays' delivery.engines.
+    ``engines`` overrides the overlays' delivery.engines. ``cache`` keeps parsed inputs, renders,
+    checks and emitted objects on disk; ``jobs`` compiles environments in that many processes.
+    The result is the same with or without either. ``keep_objects=False`` leaves each result's
+    ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
     """
-    source = load_source(source_dir)
-    renderer = Renderer(source)
-    checkers = Checkers(crd_dirs(crds, source.root)) if check else None
-    commit = source_commit(source.root)
-    results: list[Compiled] = []
-    problems = []
-    for name in dict.fromkeys(env_name(n) for n in names):
-        if name not in source.overlays:
-            known = ", ".join(sorted(source.overlays))
-            close = difflib.get_close_matches(name, sorted(source.overlays), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})"))
-            continue
-        try:
-            results.append(compile_env(source, renderer, name, commit, checkers, engines))
-        except InputError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise InputError(problems)
-    return results
+    from .parallel import compile_each
+
+    session = SessionSpec(source_dir, crds, check, engines, cache).open()
+    return list(compile_each(session, [env_name(n) for n in names], jobs, keep_objects=keep_objects))

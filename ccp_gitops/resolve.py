@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import difflib
 import graphlib
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from .cache import Cache, digest
 from .load import Document, YamlPath
 from .problems import InputError, Location, Problem, error, raise_if_errors
 from .source import Source
@@ -130,8 +133,11 @@ def overlay_chain(source: Source, env: str) -> list[str]:
     return list(reversed(chain))
 
 
-def resolve(source: Source, env: str) -> Environment:
-    """Merge base, component defaults and the overlay chain for ``env``; order the components."""
+def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment:
+    """Merge base, component defaults and the overlay chain for ``env``; order the components.
+
+    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas.
+    """
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
     settings_origins: Origins = {}
@@ -186,7 +192,7 @@ def resolve(source: Source, env: str) -> Environment:
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
         schema = component.doc.data.get("values_schema")
         if schema is not None:
-            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc))
+            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache))
         environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
     raise_if_errors(problems)
     for comp in environment.components.values():
@@ -222,15 +228,47 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
 
 
 
-def _values_problems(name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document) -> list[Problem]:
-    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them."""
+@lru_cache(maxsize=1024)
+def _schema_error(schema_json: str) -> str:
+    """Why a ``values_schema`` (as sorted JSON) is not a valid JSON Schema; "" when it is (pure)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(json.loads(schema_json))
     except SchemaError as exc:
-        return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {exc.message}")]
+        return str(exc.message)
+    return ""
+
+
+def schema_error(schema: dict[str, Any], cache: Cache | None) -> str:
+    """``_schema_error`` through the disk cache: checking against the meta-schema takes ~7 ms a schema."""
+    text = json.dumps(schema, sort_keys=True)
+    key = digest("values-schema", text)
+    found = cache.get("schema", key) if cache is not None else None
+    if found is not None:
+        return found.decode()
+    message = _schema_error(text)
+    if cache is not None:
+        cache.put("schema", key, message.encode())
+    return message
+
+
+def _values_problems(
+    name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None
+) -> list[Problem]:
+    """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them.
+
+    ``cache`` remembers the (schema, values) pairs found valid: most environments pass unchanged values.
+    """
+    message = schema_error(schema, cache)
+    if message:
+        return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {message}")]
+    valid_key = digest("values-valid", json.dumps(schema, sort_keys=True), repr(values))
+    if cache is not None and cache.get("schema", valid_key) is not None:
+        return []
+    from jsonschema import Draft202012Validator
+
     problems = []
     for err in Draft202012Validator(schema).iter_errors(values):
         path: YamlPath = ("values", *err.absolute_path)
@@ -243,6 +281,8 @@ def _values_problems(name: str, schema: dict[str, Any], values: dict[str, Any], 
         where = _origin(origins, path, doc)
         dotted = ".".join(str(p) for p in path)
         problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
+    if cache is not None and not problems:
+        cache.put("schema", valid_key, b"")
     return problems
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from . import __version__
 from . import scaffold_text as text
 from .problems import InputError, error
-from .source import PACKAGE_CATALOGUE, SITE_FILE, Source, load_source
+from .inputs import PACKAGE_CATALOGUE, SITE_FILE
+from .source import Source, load_source
 from .catalogue import SCHEMA_DIR
 
 EXAMPLE = "example"

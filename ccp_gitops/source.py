@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .cache import Cache, digest
 from .fetch import FetchedSource, fetch_all
-from .load import Document, load_yaml_file, read_text
+from .inputs import PACKAGE_CATALOGUE, SITE_FILE
+from .load import Document, parse_yaml, read_text
 from .problems import InputError, Problem, error
 from .validate import input_validator, schema_problems
-from .catalogue import CATALOGUE_ROOT
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_TEMPLATE_BYTES = 512 * 1024
-PACKAGE_CATALOGUE = CATALOGUE_ROOT
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,6 @@ class Source:
     site: Document | None = None
     roots: list[Path] = field(default_factory=list)
     sources: list[FetchedSource] = field(default_factory=list)  # ccp-gitops.yaml sources:, fetched
-
-
-def default_source(cwd: Path) -> Path:
-    """``--source`` default: the current directory when it holds overlays/, else the bundled catalogue."""
-    return cwd if (cwd / "overlays").is_dir() else PACKAGE_CATALOGUE
 
 
 def _inside(root: Path, path: Path, display: str, problems: list[Problem]) -> bool:
@@ -108,7 +103,9 @@ def _text_files(root: Path, rel: str, suffix: str, problems: list[Problem], show
     return out
 
 
-def _load_doc(root: Path, rel: str, kind: str, problems: list[Problem], display: str | None = None) -> Document | None:
+def _load_doc(
+    root: Path, rel: str, kind: str, problems: list[Problem], display: str | None = None, cache: Cache | None = None
+) -> Document | None:
     path = root / rel
     display = display or rel
     if not path.is_file():
@@ -117,15 +114,25 @@ def _load_doc(root: Path, rel: str, kind: str, problems: list[Problem], display:
     if not _inside(root, path, display, problems):
         return None
     try:
-        doc = load_yaml_file(path, display)
+        text = read_text(path, display)
     except InputError as exc:
         problems.extend(exc.problems)
         return None
-    problems.extend(schema_problems(doc, input_validator(kind)))
+    key = digest("doc", kind, display, text)
+    found = cache.load("doc", key) if cache is not None else None
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], Document):
+        problems.extend(found[1])
+        return found[0]
+    try:
+        doc = parse_yaml(text, display)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    found_problems = schema_problems(doc, input_validator(kind))
+    if cache is not None:
+        cache.store("doc", key, (doc, found_problems))
+    problems.extend(found_problems)
     return doc
-
-
-SITE_FILE = "ccp-gitops.yaml"
 
 
 def _display(root: Path, site_root: Path, rel: str) -> str:
@@ -133,14 +140,16 @@ def _display(root: Path, site_root: Path, rel: str) -> str:
     return rel if root == site_root else str(root / rel)
 
 
-def _load_root(root: Path, site_root: Path, source: Source, problems: list[Problem], base_required: bool) -> None:
+def _load_root(
+    root: Path, site_root: Path, source: Source, problems: list[Problem], base_required: bool, cache: Cache | None = None
+) -> None:
     """Add one root's base/ and components/ to ``source`` (a later root overrides by name)."""
 
     def show(rel: str) -> str:
         return _display(root, site_root, rel)
 
     if (root / "base/defaults.yaml").exists() or base_required:
-        doc = _load_doc(root, "base/defaults.yaml", "defaults", problems, show("base/defaults.yaml"))
+        doc = _load_doc(root, "base/defaults.yaml", "defaults", problems, show("base/defaults.yaml"), cache)
         if doc is not None:
             source.bases.append(doc)
     macros = {m.name: m for m in source.macros}
@@ -149,14 +158,17 @@ def _load_root(root: Path, site_root: Path, source: Source, problems: list[Probl
     for name in _listdir(root, "components", problems):
         rel = f"components/{name}"
         if (root / rel).is_dir() and _inside(root, root / rel, show(rel), problems):
-            _load_component(root, rel, name, source, problems, show)
+            _load_component(root, rel, name, source, problems, show, cache=cache)
 
 
-def _load_component(root: Path, rel: str, name: str, source: Source, problems: list[Problem], show: Callable[[str], str], names: str | None = None) -> None:
+def _load_component(
+    root: Path, rel: str, name: str, source: Source, problems: list[Problem], show: Callable[[str], str],
+    names: str | None = None, cache: Cache | None = None,
+) -> None:
     """Add the component in ``root/rel`` (templates named ``names/...``, default ``rel/...``)."""
     if not _check_name(name, show(rel), "component", problems):
         return
-    doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"))
+    doc = _load_doc(root, f"{rel}/component.yaml", "component", problems, show(f"{rel}/component.yaml"), cache)
     if doc is None:
         return
     if doc.data.get("name") not in (None, name):
@@ -172,7 +184,7 @@ def _load_component(root: Path, rel: str, name: str, source: Source, problems: l
     )
 
 
-def _load_pinned(pinned: FetchedSource, source: Source, problems: list[Problem]) -> None:
+def _load_pinned(pinned: FetchedSource, source: Source, problems: list[Problem], cache: Cache | None = None) -> None:
     """Add the components of a fetched source: every folder of its path, or the one component at its path.
 
     They are shown (and their templates named) by their path in the cache, which is unique per
@@ -184,12 +196,12 @@ def _load_pinned(pinned: FetchedSource, source: Source, problems: list[Problem])
         return str(tree / rel)
 
     if (pinned.folder / "component.yaml").is_file():
-        _load_component(tree, pinned.path, pinned.name, source, problems, show, show(pinned.path))
+        _load_component(tree, pinned.path, pinned.name, source, problems, show, show(pinned.path), cache)
         return
     for name in _listdir(tree, pinned.path, problems):
         rel = f"{pinned.path}/{name}"
         if (tree / rel).is_dir() and _inside(tree, tree / rel, show(rel), problems):
-            _load_component(tree, rel, name, source, problems, show, show(rel))
+            _load_component(tree, rel, name, source, problems, show, show(rel), cache)
 
 
 def load_site(root: Path) -> Document | None:
@@ -203,7 +215,18 @@ def load_site(root: Path) -> Document | None:
     return doc
 
 
-def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
+def load_overlay(root: Path, name: str, problems: list[Problem], cache: Cache | None = None) -> Document | None:
+    """``overlays/<name>/env.yaml`` of the source at ``root`` (resolved), checked on its own; None for
+    an entry that is no overlay (a file) or one with problems (added to ``problems``)."""
+    display = f"overlays/{name}"
+    if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
+        return None
+    if not _check_name(name, display, "overlay", problems):
+        return None
+    return _load_doc(root, f"{display}/env.yaml", "env", problems, cache=cache)
+
+
+def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE, cache: Cache | None = None) -> Source:
     """Load and schema-check a source tree; raise InputError listing every problem.
 
     A site repository (``ccp-gitops.yaml`` with ``catalogue: bundled``) layers its own base/
@@ -218,7 +241,7 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
         raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
     source = Source(root, [], [])
     if (root / SITE_FILE).exists():
-        source.site = _load_doc(root, SITE_FILE, "site", problems)
+        source.site = _load_doc(root, SITE_FILE, "site", problems, cache=cache)
     layered = source.site is not None and source.site.data.get("catalogue", "bundled") == "bundled"
     catalogue_roots = [catalogue.resolve()] if layered and catalogue.resolve() != root else []
     if source.site is not None and source.site.data.get("sources") and not problems:
@@ -228,18 +251,14 @@ def load_source(root: Path, catalogue: Path = PACKAGE_CATALOGUE) -> Source:
             problems.extend(exc.problems)
     source.roots = [*catalogue_roots, *(s.tree for s in source.sources), root]  # lowest first
     for each in catalogue_roots:
-        _load_root(each, root, source, problems, base_required=True)
+        _load_root(each, root, source, problems, base_required=True, cache=cache)
     for pinned in source.sources:
-        _load_pinned(pinned, source, problems)
-    _load_root(root, root, source, problems, base_required=not catalogue_roots)
+        _load_pinned(pinned, source, problems, cache)
+    _load_root(root, root, source, problems, base_required=not catalogue_roots, cache=cache)
     for name in _listdir(root, "overlays", problems):
-        display = f"overlays/{name}"
-        if not (root / display).is_dir() or not _inside(root, root / display, display, problems):
-            continue
-        if _check_name(name, display, "overlay", problems):
-            doc = _load_doc(root, f"{display}/env.yaml", "env", problems)
-            if doc is not None:
-                source.overlays[name] = doc
+        doc = load_overlay(root, name, problems, cache)
+        if doc is not None:
+            source.overlays[name] = doc
     if problems:
         raise InputError(problems)
     return source

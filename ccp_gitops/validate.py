@@ -6,11 +6,12 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+if TYPE_CHECKING:  # jsonschema is imported on first use: cached documents need none of it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 from .catalogue import SCHEMA_DIR
 from .load import Document, YamlPath
@@ -21,6 +22,8 @@ SCHEMA_BASE_URL = "https://ccp-gitops.dev/schemas/"
 
 @lru_cache(maxsize=None)
 def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg,unused-ignore]
+    from referencing import Registry, Resource
+
     resources = []
     for path in sorted(schema_dir.glob("*.schema.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -31,12 +34,16 @@ def _registry(schema_dir: Path) -> Registry:  # type: ignore[type-arg,unused-ign
 @lru_cache(maxsize=None)
 def input_validator(kind: str, schema_dir: Path = SCHEMA_DIR) -> Draft202012Validator:
     """The validator for one input file kind: ``env``, ``component`` or ``defaults``."""
+    from jsonschema import Draft202012Validator
+
     schema = json.loads((schema_dir / f"{kind}.schema.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema, registry=_registry(schema_dir))
 
 
 def _leaf_errors(err: ValidationError) -> Iterable[ValidationError]:
     """For oneOf/anyOf, report the most relevant sub-error instead of the whole alternative list."""
+    from jsonschema.exceptions import best_match
+
     if err.context:
         # an alternative that failed only on its type is the least interesting explanation
         candidates = [e for e in err.context if e.validator != "type"] or err.context

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .kustomize import build
+from .cache import Cache
 from .pipeline import Compiled, compile_all
 
 
@@ -24,16 +25,18 @@ def kustomize_tree(compiled: Compiled) -> int:
         return len(dirs)
 
 
-def validate_envs(source: Path, names: list[str], crds: list[Path] | None, kustomize: bool) -> dict[str, Any]:
+def validate_envs(
+    source: Path, names: list[str], crds: list[Path] | None, kustomize: bool, cache: Cache | None = None, jobs: int = 1
+) -> dict[str, Any]:
     """Every check of ``names``; InputError when any fails, else a report of what was checked."""
     report: dict[str, Any] = {"environments": []}
-    for compiled in compile_all(source, names, crds):
+    for compiled in compile_all(source, names, crds, cache=cache, jobs=jobs, keep_objects=False):
         if kustomize:
             kustomize_tree(compiled)
         report["environments"].append(
             {
                 "name": compiled.env.name,
-                "objects": len(compiled.objects),
+                "objects": compiled.object_count,
                 "components": list(compiled.env.components),
                 "warnings": [str(w) for w in compiled.warnings],
             }

@@ -18,6 +18,14 @@ CRDS = SHARED / "crds"
 os.environ.setdefault("CCP_CRDS", str(CRDS))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_disk_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CLI runs share one disk cache per test session (xdist workers too): every test exercises it."""
+    root = tmp_path_factory.getbasetemp().parent / "ccp-gitops-cache"
+    os.environ["CCP_CACHE"] = str(root)
+    return root
+
+
 @pytest.fixture
 def catalogue() -> Path:
     return ROOT

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, NoReturn, TypeVar
 
 import typer
 
 from ..problems import InputError
+
+if TYPE_CHECKING:
+    from ..cache import Cache
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
@@ -20,11 +24,12 @@ SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current
 CRDS_HELP = "Folder of CustomResourceDefinitions (Argo CD, Flux, External Secrets) to validate custom resources; repeatable. Default: $CCP_CRDS."
 REPO_HELP = "Env repo. Default: $CCP_ENV_REPO, else ./env-repo (created when missing)."
 ENGINE_HELP = "Delivery engine(s): argocd, flux or both. Default: the overlay's delivery.engines."
+JOBS_HELP = "Compile environments in N processes (0: one per CPU). The result is the same for any N."
 ENGINE_CHOICES = {"argocd": ("argocd",), "flux": ("flux",), "both": ("argocd", "flux")}
 
 
 def source_dir(option: Path | None) -> Path:
-    from ..source import default_source
+    from ..inputs import default_source
 
     return option if option is not None else default_source(Path.cwd())
 
@@ -86,3 +91,38 @@ def guarded(action: Callable[[], T], failure_code: int = EXIT_FAILURE, failures:
 
 def is_terminal() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def disk_cache() -> Cache | None:
+    """The disk cache: ``$CCP_CACHE`` (``off`` disables it), else ``~/.cache/ccp-gitops``."""
+    from ..cache import default_root, open_cache
+
+    return open_cache(default_root(os.environ))
+
+
+def job_count(option: int) -> int:
+    if option < 0:
+        fail(f"--jobs must be 0 (one per CPU) or more, not {option}", EXIT_INPUT)
+    if option:
+        return option
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def progress_bar(total: int, what: str) -> Iterator[Callable[[str], None] | None]:
+    """A progress callback drawing a bar on a terminal's stderr (none with NO_COLOR, off a terminal, or for one item)."""
+    if total < 2 or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    # no refresh thread: workers may be forked while the bar is shown
+    with Progress(*columns, console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, description=f"env/{name}", refresh=True)
+
+        yield advance

@@ -7,7 +7,21 @@ from typing import Optional
 
 import typer
 
-from .common import CRDS_HELP, ENGINE_HELP, REPO_HELP, SOURCE_HELP, engines, fail, guarded, repo_dir, source_dir
+from .common import (
+    CRDS_HELP,
+    ENGINE_HELP,
+    JOBS_HELP,
+    REPO_HELP,
+    SOURCE_HELP,
+    disk_cache,
+    engines,
+    fail,
+    guarded,
+    job_count,
+    progress_bar,
+    repo_dir,
+    source_dir,
+)
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -18,6 +32,11 @@ Example: ccp-gitops compile env/prod --repo ../openstack-env
 Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
 
 Example: ccp-gitops compile env/prod --engine both
+
+Example: ccp-gitops compile --all --jobs 0
+
+Parsed inputs, renders and checks are cached in $CCP_CACHE (default ~/.cache/ccp-gitops;
+CCP_CACHE=off disables it): an unchanged environment is reported without being compiled.
 """
 
 
@@ -31,6 +50,7 @@ def compile_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
+    jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ..write import run_compile
 
@@ -41,7 +61,11 @@ def compile_command(
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    lines, warnings = guarded(lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen))
+    workers = job_count(jobs)
+    with progress_bar(len(set(names)), "compiling") as progress:
+        lines, warnings = guarded(
+            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress)
+        )
     for warning in warnings:
         typer.echo(warning, err=True)
     for line in lines:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ..diff_model import DiffReport
     from ..diff_text import Line
 
-from .common import EXIT_INPUT, SOURCE_HELP, fail, guarded, is_terminal, repo_dir, source_dir
+from .common import EXIT_INPUT, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, is_terminal, job_count, repo_dir, source_dir
 
 FORMATS = ("text", "markdown", "json")
 EXIT_DIFFERENCES = 1
@@ -70,6 +70,7 @@ def diff_command(
     max_bytes: int = typer.Option(65000, "--max-bytes", metavar="N", help="markdown: split into numbered parts of at most N bytes each."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help="Write the output (markdown: one file per part) to DIR and print the file names."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences (like git diff --exit-code)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ..diff_markdown import MIN_MAX_BYTES
 
@@ -86,7 +87,7 @@ def diff_command(
 
         if from_rev is not None and to_rev is not None:
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
-        return diff_source(source_dir(source), names, repo_dir(repo), from_rev)
+        return diff_source(source_dir(source), names, repo_dir(repo), from_rev, disk_cache(), job_count(jobs))
 
     from ..diff_model import DiffError
 

@@ -29,7 +29,8 @@ def fetch_command(
 ) -> None:
     from ..fetch import FetchedSource, fetch_all
     from ..problems import InputError, error
-    from ..source import SITE_FILE, load_site
+    from ..inputs import SITE_FILE
+    from ..source import load_site
 
     root = source_dir(source).resolve()
 

@@ -55,7 +55,7 @@ def complete_env(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def complete_component(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion of COMPONENT: every component the source (and a site's catalogue) defines."""
-    from ..source import PACKAGE_CATALOGUE, SITE_FILE
+    from ..inputs import PACKAGE_CATALOGUE, SITE_FILE
 
     root = _source_for_completion(ctx)
     names: set[str] = set()

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, engines, fail, guarded, source_dir
+from .common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
 component the order of its objects (Argo CD: phase, wave, kind, name; Flux: dependsOn, then apply stages).
@@ -30,7 +30,7 @@ def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path 
     from ..pipeline import compile_all
     from ..plan import FORMATS, PlanError, build_plan
 
-    compiled = compile_all(src, [env], engines=chosen)[0]
+    compiled = compile_all(src, [env], engines=chosen, cache=disk_cache())[0]
     files = compiled.tree.files
     if repo is not None:
         env_repo = open_repo(repo, create=False)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import CRDS_HELP, SOURCE_HELP, fail, guarded, source_dir
+from .common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, job_count, source_dir
 
 HELP = """Run every check on environments — schemas of the inputs, layering, templates, strict
 Kubernetes and CRD schemas of every object, OpenStack options — and write nothing.
@@ -26,6 +26,7 @@ def validate_command(
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     kustomize: bool = typer.Option(False, "--kustomize", help="Also build every rendered tree with kustomize."),
     output_format: str = typer.Option("text", "--format", help="text or json."),
+    jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ..validate_env import validate_envs
 
@@ -37,7 +38,7 @@ def validate_command(
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
-    report = guarded(lambda: validate_envs(src, names, crds, kustomize))
+    report = guarded(lambda: validate_envs(src, names, crds, kustomize, disk_cache(), job_count(jobs)))
     if output_format == "json":
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
