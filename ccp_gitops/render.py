@@ -97,6 +97,7 @@ class Renderer:
                 name=env.name,
                 namespace=env.namespace,
                 release=env.release,
+                image_facts=dict(env.image_facts),
                 region=env.settings.get("region", "RegionOne"),
                 kubernetes_version=env.settings.get("kubernetes_version"),
                 features=features,

@@ -88,6 +88,8 @@ class Environment:
     settings: dict[str, Any]
     settings_origins: Origins
     components: dict[str, ComponentValues] = field(default_factory=dict)
+    # what the release's images are known to contain (the matrix entry's ``facts``)
+    image_facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def namespace(self) -> str:
@@ -176,6 +178,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
         raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{_suggest(release, sorted(releases))}")])
     matrix: dict[str, str] = releases[release]["images"]
+    environment.image_facts = dict(releases[release].get("facts") or {})
     for comp in _ordered(source, enabled, problems):
         component = source.components[comp]
         values: dict[str, Any] = {"replicas": {}, "images": {}, "conf": {}, "values": {}}
