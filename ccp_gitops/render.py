@@ -104,6 +104,8 @@ class Renderer:
                 labels=dict(env.settings.get("labels", {})),
                 values=env.settings.get("values", {}),
                 components=enabled,
+                # every enabled component's replica counts: a client lists every server it hashes over
+                component_replicas={c.name: dict(c.values["replicas"]) for c in env.components.values()},
             ),
             "component": {"name": comp.name, "version": comp.version, "wave": comp.wave, "depends_on": comp.depends_on},
             "replicas": comp.values["replicas"],

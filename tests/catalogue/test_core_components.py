@@ -11,9 +11,9 @@ RBAC = lambda name: {("ServiceAccount", name), ("Role", name + "-wait"), ("RoleB
 
 def test_memcached(catalogue: Path) -> None:
     assert compiled(catalogue, "prod").env.components["memcached"].depends_on == []
-    assert inventory(catalogue, "prod", "memcached") == {("Deployment", "memcached"), ("Service", "memcached"), ("PodDisruptionBudget", "memcached")}
-    assert inventory(catalogue, "dev", "memcached") == {("Deployment", "memcached"), ("Service", "memcached")}
-    assert find(catalogue, "prod", "memcached", "Deployment", "memcached")["spec"]["replicas"] == 2
+    assert inventory(catalogue, "prod", "memcached") == {("StatefulSet", "memcached"), ("Service", "memcached"), ("PodDisruptionBudget", "memcached")}
+    assert inventory(catalogue, "dev", "memcached") == {("StatefulSet", "memcached"), ("Service", "memcached")}
+    assert find(catalogue, "prod", "memcached", "StatefulSet", "memcached")["spec"]["replicas"] == 2
 
 
 def test_mariadb_is_a_galera_statefulset(catalogue: Path) -> None:
@@ -47,7 +47,7 @@ def test_keystone_inventory_and_dependencies(catalogue: Path) -> None:
 
 def test_keystone_wiring(catalogue: Path) -> None:
     conf = parse_ini(config_file(catalogue, "prod", "keystone", "keystone-etc", "keystone.conf"))
-    assert conf["cache"]["memcache_servers"] == "memcached:11211"
+    assert conf["cache"]["memcache_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert conf["token"]["provider"] == "fernet"
     assert not conf.has_option("database", "connection")  # the credential arrives from its Secret
     api = find(catalogue, "prod", "keystone", "Deployment", "keystone-api")

@@ -94,7 +94,7 @@ def test_glance_api_conf(catalogue: Path) -> None:
     assert auth["auth_type"] == "password"
     assert auth["username"] == "glance"
     assert auth["project_name"] == "service"
-    assert auth["memcached_servers"] == "memcached:11211"
+    assert auth["memcached_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert auth["region_name"] == "RegionOne"
     assert "password" not in auth and "memcache_secret_key" not in auth  # from the environment only
     assert "connection" not in conf["database"]

@@ -65,7 +65,7 @@ def test_local_settings_prod(catalogue: Path) -> None:
     assert literals["OPENSTACK_HOST"] == "keystone-api"
     cache = literals["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
-    assert cache["LOCATION"] == ["memcached:11211"]
+    assert cache["LOCATION"] == ["memcached-0.memcached:11211", "memcached-1.memcached:11211"]
     assert "dashboard.openstack.example.com" in literals["ALLOWED_HOSTS"]
     assert "horizon" in literals["ALLOWED_HOSTS"]  # the probes' Host header
     assert literals["CSRF_TRUSTED_ORIGINS"] == ["https://dashboard.openstack.example.com"]

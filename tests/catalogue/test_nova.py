@@ -229,7 +229,7 @@ def test_nova_conf(catalogue: Path) -> None:
     assert conf["oslo_concurrency"]["lock_path"] == "/var/lib/nova/tmp"
     assert conf["libvirt"]["virt_type"] == "kvm"
     assert conf["os_vif_ovs"]["ovsdb_connection"] == "unix:/run/openvswitch/db.sock"
-    assert conf["cache"]["memcache_servers"] == "memcached:11211"
+    assert conf["cache"]["memcache_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert conf["wsgi"]["api_paste_config"] == "/etc/nova/api-paste.ini"
     dev = parse_ini(config_file(catalogue, "dev", COMPONENT, "nova-etc", "nova.conf"))
     assert dev["vnc"]["novncproxy_base_url"] == "http://novncproxy.openstack.example.com/vnc_lite.html"

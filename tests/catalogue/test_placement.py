@@ -85,7 +85,7 @@ def test_placement_conf(catalogue: Path) -> None:
     assert auth["auth_url"] == "http://keystone-api:5000"
     assert auth["www_authenticate_uri"] == "https://identity.openstack.example.com"
     assert auth["username"] == "placement" and auth["auth_type"] == "password"
-    assert auth["memcached_servers"] == "memcached:11211"
+    assert auth["memcached_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert "password" not in auth and "memcache_secret_key" not in auth
     assert "connection" not in conf["placement_database"]
     uwsgi = parse_ini(config_file(catalogue, "prod", COMPONENT, "placement-etc", "placement-uwsgi.ini"))["uwsgi"]
