@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, parse_ini
+from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, parse_ini, smoke_test
 
 RBAC = lambda name: {("ServiceAccount", name), ("Role", name + "-wait"), ("RoleBinding", name + "-wait")}  # noqa: E731
 
@@ -41,6 +41,9 @@ def test_keystone_inventory_and_dependencies(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in jobs:
         expected |= {("Job", job), *RBAC(job)}
+    expected |= smoke_test("keystone") | {("ConfigMap", "keystone-bin")}
+    for rotation in ("keystone-fernet-rotate", "keystone-credential-rotate"):  # no -wait suffix: they wait for nothing
+        expected |= {("CronJob", rotation), ("ServiceAccount", rotation), ("Role", rotation), ("RoleBinding", rotation)}
     assert inventory(catalogue, "dev", "keystone") == expected
     assert inventory(catalogue, "prod", "keystone") == expected | {("PodDisruptionBudget", "keystone-api"), ("Ingress", "keystone-api")}
 

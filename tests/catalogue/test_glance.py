@@ -7,7 +7,7 @@ from pathlib import Path
 from ccp_gitops.pipeline import compile_all
 
 from .support import (
-    compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, objects, parse_ini,
+    compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, objects, parse_ini, smoke_test,
 )
 
 COMPONENT = "glance"
@@ -32,7 +32,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in JOBS:
         expected |= {("Job", job), *_rbac(job)}
-    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "prod", COMPONENT) == expected | smoke_test(COMPONENT)
 
 
 def test_dev_inventory_has_no_ha_or_ingress(catalogue: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ccp_gitops.pipeline import compile_all
 
-from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, objects, parse_ini
+from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, objects, parse_ini, smoke_test
 
 COMPONENT = "horizon"
 
@@ -44,7 +44,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         ("ServiceAccount", "horizon"),
         ("Role", "horizon-wait"),
         ("RoleBinding", "horizon-wait"),
-    }
+    } | smoke_test(COMPONENT)
 
 
 def test_dependencies(catalogue: Path) -> None:
