@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import pwd
 import shlex
@@ -30,6 +31,10 @@ class Rendered:
     container: dict[str, Any]
     volumes: dict[str, dict[str, Any]]
     replicas: int
+
+    def container_port(self, name: str) -> int:
+        [port] = [p["containerPort"] for p in self.container["ports"] if p["name"] == name]
+        return int(port)
 
 
 def compile_rendered(repo: Path, env: str) -> Rendered:
@@ -183,6 +188,18 @@ class Cluster:
         run = subprocess.run(["nsenter", "--mount", "--target", str(proc.pid), "/bin/sh", f"/etc/mysql/ccp/{script}"],
                              capture_output=True, env=env, timeout=30)
         return run.returncode == 0
+
+    def state(self, i: int) -> tuple[int, dict[str, str]]:
+        """GET the node's state endpoint, as a peer's start.sh or HAProxy's check does: status and key=value body."""
+        port = int(self.rendered.container_port("state"))
+        conn = http.client.HTTPConnection(self.ips[i], port, timeout=10)
+        try:
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            body = response.read().decode()
+        finally:
+            conn.close()
+        return response.status, dict(line.split("=", 1) for line in body.splitlines() if "=" in line)
 
     def sql(self, i: int, query: str) -> str:
         run = subprocess.run(["mariadb", "-h", self.ips[i], "-uroot", "-N", "-s", "--connect-timeout=5", "-e", query],
