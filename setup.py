@@ -1,5 +1,5 @@
 """Build hook: a wheel carries the catalogue and schemas inside the package (ccp_gitops/_catalogue),
-and the catalogue's Jinja2 templates compiled (ccp_gitops/_precompiled, see ccp_gitops/precompiled.py).
+and the catalogue's Jinja2 templates compiled (ccp_gitops/_precompiled, see ccp_gitops/compile/precompiled.py).
 
 An editable install compiles the templates into the source tree instead (git ignores the folder).
 """
@@ -18,7 +18,7 @@ CATALOGUE = ("base", "components", "overlays", "schemas")
 def precompile(package_dir: Path) -> None:
     sys.path.insert(0, str(HERE))
     try:
-        from ccp_gitops.template_env import precompile_catalogue
+        from ccp_gitops.compile.template_env import precompile_catalogue
     finally:
         sys.path.remove(str(HERE))
     precompile_catalogue(HERE, package_dir / "_precompiled")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccp_gitops.precompiled import PACKAGE_DIR, module_name, settings_key
-from ccp_gitops.problems import Problem
-from ccp_gitops.template_env import file_environment, manifest_environment, precompile_catalogue, render_template
+from ccp_gitops.compile.precompiled import PACKAGE_DIR, module_name, settings_key
+from ccp_gitops.model.problems import Problem
+from ccp_gitops.compile.template_env import file_environment, manifest_environment, precompile_catalogue, render_template
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILING = "a: 1\nb: 2\n{{ fail('no ' ~ what) }}\n"
@@ -38,7 +38,7 @@ def test_an_edited_template_never_uses_the_old_compiled_copy(tmp_path: Path) -> 
     name = "components/x/templates/cm.yaml.j2"
     old, new = "data: {{ value }}\n", "data: {{ value }}-changed\n"
     compiled = tmp_path / "pre"
-    from ccp_gitops.precompiled import CatalogueLoader, write_precompiled
+    from ccp_gitops.compile.precompiled import CatalogueLoader, write_precompiled
 
     write_precompiled({"manifest": (manifest_environment({}, None), [(name, old)])}, compiled)
     for text, expected in ((old, "data: 1\n"), (new, "data: 1-changed\n")):
@@ -51,7 +51,7 @@ def test_an_edited_template_never_uses_the_old_compiled_copy(tmp_path: Path) -> 
 
 
 def test_errors_in_precompiled_templates_name_the_template_and_line(tmp_path: Path) -> None:
-    from ccp_gitops.precompiled import CatalogueLoader, write_precompiled
+    from ccp_gitops.compile.precompiled import CatalogueLoader, write_precompiled
 
     name = "components/x/files/bad.conf.j2"
     compiled = tmp_path / "pre"
