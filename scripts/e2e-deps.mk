@@ -13,7 +13,8 @@
 E2E_CACHE ?= $(HOME)/.cache/ccp-gitops
 E2E_RELEASE ?= 2026.1
 E2E_VENV := $(E2E_CACHE)/e2e-$(E2E_RELEASE)/venv
-E2E_DEBS := mariadb-server mariadb-backup galera-4 rabbitmq-server memcached openvswitch-switch
+E2E_DEBS := mariadb-server mariadb-backup galera-4 rabbitmq-server memcached openvswitch-switch \
+  python3-venv python3-dev gcc
 
 .PHONY: e2e-deps e2e-debs e2e-venv
 e2e-deps: e2e-debs e2e-venv
