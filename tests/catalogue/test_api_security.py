@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.assemble import pod_spec
+from ccp_gitops.compile.assemble import pod_spec
 
 from .support import compiled
 

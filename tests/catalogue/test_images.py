@@ -11,8 +11,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from ccp_gitops.assemble import pod_spec
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.assemble import pod_spec
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled
 

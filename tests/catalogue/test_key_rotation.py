@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from ccp_gitops.assemble import pod_spec
+from ccp_gitops.compile.assemble import pod_spec
 
 from .support import compiled, config_file, parse_ini
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.pipeline import Compiled, compile_all
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.pipeline import Compiled
 
 from .support import compiled, parse_ini
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ccp_gitops.assemble import COMPONENT_DIGEST, JOB_BASE_NAME, SMOKE_TEST, pod_spec
-from ccp_gitops.pipeline import Compiled, compile_all
-from ccp_gitops.waves import SYNC_WAVE
+from ccp_gitops.compile.assemble import COMPONENT_DIGEST, JOB_BASE_NAME, SMOKE_TEST, pod_spec
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.pipeline import Compiled
+from ccp_gitops.compile.waves import SYNC_WAVE
 
 from .support import compiled, env_of
 
