@@ -1,0 +1,23 @@
+"""The rendered env/dev comes up as real processes, in Argo CD's order and in Flux's (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import CORE, RunFactory, openstack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("engine", ["argocd", "flux"])
+def test_infrastructure_and_keystone_come_up(env_repo: Path, start_run: RunFactory, engine: str) -> None:
+    run = start_run(env_repo, engine, CORE)
+    run.run()
+    assert {s.unit.name for s in run.units if s.done_at is None} == set()
+    token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
+    assert token.returncode == 0, token.stderr
+    assert len(token.stdout.strip()) > 20
+    endpoints = openstack(run, "endpoint", "list", "--service", "identity", "-f", "value", "-c", "URL")
+    assert "http://keystone-api:5000/v3" in endpoints.stdout, endpoints.stderr
