@@ -38,9 +38,9 @@ test: install-test test-deps ux-deps openstack-venv e2e-deps
 test-fast: install-test test-deps ux-deps openstack-venv
 	$(BIN)/python -m pytest -n 2 -m "not e2e" $(PYTEST_ARGS)
 
-# The end-to-end run (tests/e2e, docs/e2e.md): env/dev compiled, run as processes in Argo CD's and
+# The end-to-end run (tests/e2e, docs/e2e.md): env/e2e compiled, run as processes in Argo CD's and
 # Flux's order, per pod started / ready after N s / restarts, then `N passed, M failed`.
-e2e: install-test
+e2e: install-test e2e-deps
 	@mkdir -p build
 	$(BIN)/python -m pytest -m e2e -s -p no:cacheprovider --junitxml=build/e2e-junit.xml $(PYTEST_ARGS) tests/e2e; \
 	  status=$$?; $(BIN)/python -m tests.e2e.tally build/e2e-junit.xml; exit $$status

@@ -17,16 +17,17 @@ from tests.e2e.runner import Options, Run
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "2026.1"
-OPENSTACK = CACHE / f"e2e-{RELEASE}" / "venv" / "bin" / "openstack"
+VENV = CACHE / f"e2e-{RELEASE}" / "venv"
+ENV = "e2e"  # overlays/e2e: dev with what this machine cannot do taken out, each with its reason
 # What the first slice brings up: the infrastructure and Keystone.
 CORE = {"mariadb", "memcached", "rabbitmq", "keystone"}
 
 
 @pytest.fixture(scope="session")
 def env_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """env/dev compiled by `ccp-gitops compile --engine both` into a fresh env repo (Argo CD and Flux)."""
+    """env/e2e compiled by `ccp-gitops compile --engine both` into a fresh env repo (Argo CD and Flux)."""
     repo = tmp_path_factory.mktemp("e2e-env") / "env-repo"
-    done = subprocess.run([sys.executable, "-m", "ccp_gitops", "compile", "env/dev", "--engine", "both",
+    done = subprocess.run([sys.executable, "-m", "ccp_gitops", "compile", f"env/{ENV}", "--engine", "both",
                            "--repo", str(repo)], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 0, done.stderr
@@ -51,7 +52,7 @@ def start_run(tmp_path: Path) -> Iterator[RunFactory]:
     with private_network():
         def start(repo: Path, engine: str, only: set[str] | None = None, timeout: float = 400.0) -> Run:
             scratch = tmp_path / f"run-{len(runs)}"
-            run = Run(Options(repo, "dev", engine, scratch, only, timeout, stall=120.0,
+            run = Run(Options(repo, ENV, engine, scratch, only, timeout, stall=120.0,
                               report=lambda s: print(s, flush=True)))
             runs.append(run)
             return run
@@ -74,5 +75,7 @@ def admin_env(run: Run) -> dict[str, str]:
 
 def openstack(run: Run, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """python-openstackclient against the running services, as a client pod would call it."""
-    return subprocess.run(run.client_command([str(OPENSTACK), *args]), capture_output=True, text=True,
+    # The venv's scripts name /var/lib/openstack/bin/python (where the images keep it): call its python.
+    argv = [str(VENV / "bin" / "python"), str(VENV / "bin" / "openstack"), *args]
+    return subprocess.run(run.client_command(argv), capture_output=True, text=True,
                           env=env or admin_env(run), timeout=120, check=False)

@@ -103,7 +103,7 @@ class Run:
         seen = self._seen.get(pod.name, (False, False, 0))
         if started and not seen[0]:
             self.say(f"pod {pod.name}: started")
-        if pod.ready_at is not None and not seen[1] and pod.ended_at is None:
+        if pod.ready_at is not None and not seen[1] and pod.owner.kind != "Job":
             self.say(f"pod {pod.name}: ready after {pod.ready_at - pod.created:.1f}s")
         if pod.restarts() > seen[2]:
             self.say(f"pod {pod.name}: restarts {pod.restarts()}")

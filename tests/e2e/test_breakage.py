@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import RunFactory
+from tests.e2e.conftest import ENV, RunFactory
 from tests.e2e.objects import RunError
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def _one(folder: Path, pattern: str) -> Path:
 
 
 def test_a_job_whose_command_fails_fails_the_run(broken_repo: Path, start_run: RunFactory) -> None:
-    job = _one(broken_repo / "env/dev/keystone", "job-keystone-db-init-*.yaml")
+    job = _one(broken_repo / "env" / ENV / "keystone", "job-keystone-db-init-*.yaml")
     doc = yaml.safe_load(job.read_text())
     doc["spec"]["template"]["spec"]["containers"][0]["command"] = ["/bin/sh", "-ec", "echo broken on purpose; exit 3"]
     job.write_text(yaml.safe_dump(doc))
@@ -39,7 +39,7 @@ def test_a_job_whose_command_fails_fails_the_run(broken_repo: Path, start_run: R
 
 
 def test_b_a_wait_for_a_service_never_created_fails_the_run(broken_repo: Path, start_run: RunFactory) -> None:
-    job = _one(broken_repo / "env/dev/keystone", "job-keystone-db-init-*.yaml")
+    job = _one(broken_repo / "env" / ENV / "keystone", "job-keystone-db-init-*.yaml")
     _edit(job, "value: openstack-dev:mariadb", "value: openstack-dev:mariadb,openstack-dev:no-such-service")
     with pytest.raises(RunError) as failed:
         start_run(broken_repo, "argocd", ONLY).run()
@@ -49,7 +49,7 @@ def test_b_a_wait_for_a_service_never_created_fails_the_run(broken_repo: Path, s
 
 
 def test_c_a_wrong_database_password_fails_the_run(broken_repo: Path, start_run: RunFactory) -> None:
-    secret = broken_repo / "env/dev/keystone/externalsecret-keystone-db.yaml"
+    secret = broken_repo / "env" / ENV / "keystone" / "externalsecret-keystone-db.yaml"
     _edit(secret, "keystone:{{ .password }}@mariadb", "keystone:not-the-password@mariadb")
     with pytest.raises(RunError) as failed:
         start_run(broken_repo, "argocd", ONLY).run()

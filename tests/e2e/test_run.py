@@ -1,4 +1,4 @@
-"""The rendered env/dev comes up as real processes, in Argo CD's order and in Flux's (issue 12)."""
+"""The rendered env/e2e (dev, less what this machine cannot run) comes up as real processes, in Argo CD's order and in Flux's (issue 12)."""
 
 from __future__ import annotations
 
