@@ -6,6 +6,7 @@ import base64
 import re
 from pathlib import Path
 
+from tests.e2e.dns import ClusterDNS
 from tests.e2e.kubelet import Pod
 from tests.e2e.network import Addresses, Rule, apply_rules, dns_names, write_in_place
 from tests.e2e.objects import Key, Obj, RunError, key_of, labels_match
@@ -29,6 +30,9 @@ class Cluster:
         self.addresses = Addresses()
         self._network_state: tuple[object, ...] = ()
         self._made: set[Key] = set()
+        self.dns = ClusterDNS()
+        self.resolv_conf = scratch / "resolv.conf"
+        self.resolv_conf.write_text(self.dns.resolv_conf(namespace))
         self.client_hosts = scratch / "client-hosts"
         self.client_hosts.parent.mkdir(parents=True, exist_ok=True)
         write_in_place(self.client_hosts, "127.0.0.1 localhost\n")
@@ -135,6 +139,13 @@ class Cluster:
             return
         self._network_state = state
         apply_rules(rules)
+        table: dict[str, list[str]] = {}
+        for line in lines:
+            ip, *names = line.split()
+            for name in names:  # CoreDNS answers fully qualified names only; clients apply the search list
+                if name.endswith(".cluster.local"):
+                    table.setdefault(name, []).append(ip)
+        self.dns.records = table
         write_in_place(self.client_hosts, "\n".join(["127.0.0.1 localhost", *lines, ""]))
         for pod in self.pods.values():
             own = pod.view.spec.get("hostname") or pod.name

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.e2e.cluster import NODE, Cluster
 from tests.e2e.kubelet import Container, Pod
+from tests.e2e.network import NODE_IP, Sandbox
 from tests.e2e.objects import Key, Obj, RunError, match_labels
 from tests.e2e.podspec import PodView
 from tests.e2e.profiles import load_profile
@@ -41,7 +42,9 @@ class Controllers:
                 claim = str(vol["persistentVolumeClaim"]["claimName"])
                 pvc_dirs[claim] = self.cluster.scratch / "pvc" / claim
         labels = {**{str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()}, **extra}
-        view = PodView(name=name, namespace=owner.namespace, ip=self.cluster.addresses.pod(name), node=NODE,
+        host_network = bool(spec.get("hostNetwork"))
+        ip = NODE_IP if host_network else self.cluster.addresses.pod(name)
+        view = PodView(name=name, namespace=owner.namespace, ip=ip, node=NODE,
                        labels=labels, spec=spec, dir=pod_dir, pvc_dirs=pvc_dirs,
                        configmaps=self.cluster.configmaps, secrets=self.cluster.secrets,
                        service_env=self.cluster.service_env(owner.namespace))
@@ -57,7 +60,7 @@ class Controllers:
             return out
 
         pod = Pod(view=view, owner=owner, inits=containers("initContainers"), containers=containers("containers"),
-                  hosts=pod_dir / "hosts")
+                  hosts=pod_dir / "hosts", resolv=self.cluster.resolv_conf, sandbox=None if host_network else Sandbox(ip, name))
         pod.hosts.touch()
         self.cluster.pods[name] = pod
         return pod

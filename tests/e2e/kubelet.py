@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tests.e2e.network import Sandbox
 from tests.e2e.objects import Key, Obj
 from tests.e2e.podspec import NotYet, PodView, container_argv, container_env, container_user, mounts, volume_dirs
 from tests.e2e.probes import run_probe
@@ -59,6 +60,7 @@ class Pod:
     inits: list[Container]
     containers: list[Container]
     hosts: Path
+    resolv: Path
     created: float = field(default_factory=time.monotonic)
     phase: str = "Pending"
     init_index: int = 0
@@ -66,6 +68,7 @@ class Pod:
     ended_at: float | None = None
     waiting_on: list[str] = field(default_factory=list)
     volumes: dict[str, Path] | None = None
+    sandbox: Sandbox | None = None
     started_printed: bool = False
 
     @property
@@ -97,7 +100,7 @@ def _start(pod: Pod, c: Container) -> None:
     scratch = pod.view.dir / "containers" / f"{c.name}-{c.restarts}"
     scratch.mkdir(parents=True, exist_ok=True)
     spec = {"scratch": str(scratch), "hostname": str(pod.view.spec.get("hostname") or pod.name),
-            "mounts": mounts(pod.view, c.spec, c.profile, pod.volumes, pod.hosts),
+            "mounts": mounts(pod.view, c.spec, c.profile, pod.volumes, pod.hosts, pod.resolv),
             "env": c.env, "argv": container_argv(c.spec, c.profile, c.env), "uid": uid, "gid": gid,
             "groups": groups, "workdir": c.spec.get("workingDir") or "/"}
     spec_file = scratch / "spec.json"
@@ -105,7 +108,8 @@ def _start(pod: Pod, c: Container) -> None:
     with open(c.log, "ab") as log:
         log.write(f"--- start #{c.restarts}: {spec['argv']}\n".encode())
         c.proc = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--uts", "--propagation", "private",
+            ["setpriv", "--pdeathsig", "KILL", *(pod.sandbox.enter() if pod.sandbox else []),
+             "unshare", "--pid", "--fork", "--kill-child", "--mount", "--uts", "--propagation", "private",
              sys.executable, "-I", str(PODINIT), str(spec_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     c.started_at = time.monotonic()
@@ -233,6 +237,8 @@ def tick(pod: Pod, now: float, waits: WaitCheck, pool: ThreadPoolExecutor) -> No
 
 
 def stop_pod(pod: Pod, grace: float) -> None:
-    """Stop every process of the pod."""
+    """Stop every process of the pod, then its network namespace."""
     for c in pod.inits + pod.containers:
         stop_container(c, grace)
+    if pod.sandbox is not None:
+        pod.sandbox.close()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.network import NODE_IP
 from tests.e2e.objects import Key, Obj, RunError
 from tests.e2e.profiles import Profile
 
@@ -63,7 +64,7 @@ def _lookup(pod: PodView, kind: str, name: str, key: str | None, optional: bool)
 
 def _field(pod: PodView, path: str) -> str:
     fields = {"metadata.name": pod.name, "metadata.namespace": pod.namespace, "status.podIP": pod.ip,
-              "status.hostIP": "127.0.0.1", "spec.nodeName": pod.node,
+              "status.hostIP": NODE_IP, "spec.nodeName": pod.node,
               "spec.serviceAccountName": str(pod.spec.get("serviceAccountName", "default"))}
     m = re.fullmatch(r"metadata\.labels\['(.+)'\]", path)
     if m:
@@ -193,8 +194,9 @@ def volume_dirs(pod: PodView) -> dict[str, Path]:
     return out
 
 
-def mounts(pod: PodView, container: Obj, profile: Profile, volumes: dict[str, Path], hosts: Path) -> list[dict[str, Any]]:
-    """podinit's mount list: profile paths, then /etc/hosts, then volumeMounts, parents first."""
+def mounts(pod: PodView, container: Obj, profile: Profile, volumes: dict[str, Path], hosts: Path,
+           resolv: Path) -> list[dict[str, Any]]:
+    """podinit's mount list: profile paths, /etc/hosts and /etc/resolv.conf, volumeMounts parents first."""
     out: list[dict[str, Any]] = []
     for p in profile.paths:
         if p.host is None:
@@ -203,6 +205,7 @@ def mounts(pod: PodView, container: Obj, profile: Profile, volumes: dict[str, Pa
             out.append({"target": p.image, "source": p.host, "kind": "overlay" if Path(p.host).is_dir() else "bind",
                         "readonly": not Path(p.host).is_dir()})
     out.append({"target": "/etc/hosts", "source": str(hosts), "kind": "bind", "readonly": True})
+    out.append({"target": "/etc/resolv.conf", "source": str(resolv), "kind": "bind", "readonly": True})
     vol_mounts = []
     for vm in container.get("volumeMounts") or []:
         name = str(vm["name"])

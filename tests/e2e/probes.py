@@ -47,7 +47,7 @@ def _tcp(ip: str, probe: Obj, container: Obj, timeout: float) -> tuple[bool, str
 def _exec(probe: Obj, pid: int, uid: int, gid: int, env: dict[str, str], timeout: float) -> tuple[bool, str]:
     """Like `kubectl exec`: the container's namespaces, root, user and environment."""
     argv = [str(a) for a in probe["exec"]["command"]]
-    cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-p", "-r", "-w", "-S", str(uid), "-G", str(gid),
+    cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-p", "-n", "-r", "-w", "-S", str(uid), "-G", str(gid),
            "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

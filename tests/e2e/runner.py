@@ -194,4 +194,7 @@ class Run:
         deadline = time.monotonic() + min(grace, STOP_GRACE_MAX)
         for c in running:
             kubelet.stop_container(c, max(0.0, deadline - time.monotonic()))
+        for pod in self.cluster.pods.values():
+            kubelet.stop_pod(pod, 0.0)
+        self.cluster.dns.close()
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CORE, RunFactory, openstack
+from tests.e2e.kubelet import ns_init_pid
 
 pytestmark = pytest.mark.e2e
 
@@ -21,3 +22,14 @@ def test_infrastructure_and_keystone_come_up(env_repo: Path, start_run: RunFacto
     assert len(token.stdout.strip()) > 20
     endpoints = openstack(run, "endpoint", "list", "--service", "identity", "-f", "value", "-c", "URL")
     assert "http://keystone-api:5000/v3" in endpoints.stdout, endpoints.stderr
+
+
+def test_stopping_leaves_no_process_behind(env_repo: Path, start_run: RunFactory) -> None:
+    run = start_run(env_repo, "argocd", {"memcached"})
+    run.run()
+    pods = list(run.cluster.pods.values())
+    pids = [p.sandbox.holder.pid for p in pods if p.sandbox]
+    pids += [pid for p in pods for c in p.containers if c.proc for pid in (c.proc.pid, ns_init_pid(c.proc)) if pid]
+    assert len(pids) >= 3 and all(Path(f"/proc/{pid}").exists() for pid in pids)
+    run.stop()
+    assert [pid for pid in pids if Path(f"/proc/{pid}").exists()] == []
