@@ -31,6 +31,7 @@ class Rendered:
     container: dict[str, Any]
     volumes: dict[str, dict[str, Any]]
     replicas: int
+    proxy: dict[str, Any]
 
     def container_port(self, name: str) -> int:
         [port] = [p["containerPort"] for p in self.container["ports"] if p["name"] == name]
@@ -57,7 +58,8 @@ def compile_rendered(repo: Path, env: str) -> Rendered:
     volumes = {v["name"]: v for v in pod["volumes"]}
     for claim in sts["spec"].get("volumeClaimTemplates") or []:
         volumes[claim["metadata"]["name"]] = {"name": claim["metadata"]["name"], "persistentVolumeClaim": {}}
-    return Rendered(dict(configmap["data"]), container, volumes, int(sts["spec"]["replicas"]))
+    return Rendered(dict(configmap["data"]), container, volumes, int(sts["spec"]["replicas"]),
+                    committed("deployment-mariadb-proxy.yaml"))
 
 
 @dataclass
