@@ -13,7 +13,6 @@ from tests.e2e.objects import Key, Obj, RunError, key_of, labels_match
 from tests.e2e.probes import port_number
 from tests.e2e.secrets import materialise
 
-NODE = "e2e-node"
 
 
 class Cluster:
@@ -21,6 +20,7 @@ class Cluster:
 
     def __init__(self, scratch: Path, namespace: str) -> None:
         self.scratch = scratch
+        scratch.mkdir(parents=True, exist_ok=True)
         self.namespace = namespace
         self.objects: dict[Key, Obj] = {}
         self.configmaps: dict[Key, dict[str, str]] = {}
@@ -34,7 +34,6 @@ class Cluster:
         self.resolv_conf = scratch / "resolv.conf"
         self.resolv_conf.write_text(self.dns.resolv_conf(namespace))
         self.client_hosts = scratch / "client-hosts"
-        self.client_hosts.parent.mkdir(parents=True, exist_ok=True)
         write_in_place(self.client_hosts, "127.0.0.1 localhost\n")
 
     def apply(self, obj: Obj) -> Key:

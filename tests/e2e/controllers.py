@@ -6,12 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.e2e.cluster import NODE, Cluster
+from tests.e2e.cluster import Cluster
 from tests.e2e.kubelet import Container, Pod
 from tests.e2e.network import NODE_IP, Sandbox
 from tests.e2e.objects import Key, Obj, RunError, match_labels
 from tests.e2e.podspec import PodView
 from tests.e2e.profiles import load_profile
+from tests.e2e.scheduling import NODE, NODE_LABELS, fits_node
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 CRASH_LIMIT = 6
@@ -96,7 +97,7 @@ class Controllers:
             self._make_pod(key, name, spec["template"], extra, (name, str(spec.get("serviceName", ""))), claims)
 
     def _sync_daemonset(self, key: Key, obj: Obj) -> None:
-        if not self.owned(key):
+        if not self.owned(key) and fits_node(obj["spec"]["template"].get("spec") or {}):
             self._make_pod(key, f"{key.name}-{_suffix(key.name)}", obj["spec"]["template"], {})
 
     def job_failures(self, key: Key) -> int:
@@ -128,7 +129,14 @@ class Controllers:
                                f"{self.job_failures(key)} times (backoffLimit {limit})")
             return self.job_succeeded(key), "complete" if self.job_succeeded(key) else "running"
         if key.kind in ("Deployment", "StatefulSet", "DaemonSet"):
-            want = 1 if key.kind == "DaemonSet" else int(obj["spec"].get("replicas", 1))
+            fits = fits_node(obj["spec"]["template"].get("spec") or {})
+            if key.kind == "DaemonSet":
+                want = 1 if fits else 0
+            elif not fits:
+                raise RunError(f"{key}: its pods fit no node of the run (nodeSelector/affinity: "
+                               f"labels {sorted(NODE_LABELS)})")
+            else:
+                want = int(obj["spec"].get("replicas", 1))
             pods = self.owned(key)
             for pod in pods:
                 if pod.restarts() > CRASH_LIMIT and not pod.ready:
