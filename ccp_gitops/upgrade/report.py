@@ -1,0 +1,147 @@
+"""What each phase of a release upgrade does: the workloads it rolls, the Jobs it (re)runs, its risks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diff import compare_env
+from ..diff_model import DiffReport, Restart, Rerun, Risk
+from ..diff_sides import Tree
+from ..diff_text import cause_text, rollout, rollout_head
+from ..pipeline import Compiled, Session
+from ..problems import Problem
+from ..resolve import Environment
+from .compile import compile_phase, render_sides
+from .phases import LAST, PHASES, Phase
+from .rules import PATH_RULE
+from .state import UpgradeState
+
+SOURCES = (
+    "nova doc/source/admin/upgrades.rst",
+    "keystone doc/source/admin/upgrading.rst",
+    "neutron doc/source/contributor/internals/upgrade.rst",
+    "placement doc/source/cli/placement-manage.rst",
+)
+
+
+@dataclass
+class PhaseReport:
+    """One phase: what changes from the previous phase's tree (phase 1: from the deployed tree)."""
+
+    phase: Phase
+    diff: DiffReport
+    notes: list[Risk] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[Restart | Rerun]:
+        return [item for env in {e.name for e in self.diff.environments} for item in rollout(self.diff, env)]
+
+
+@dataclass
+class UpgradePlan:
+    """A release change of one environment, phase by phase, and the options the new release drops or deprecates."""
+
+    env: str
+    old: str
+    new: str
+    phases: list[PhaseReport]
+    options: list[Problem]
+
+
+def _risk(env: str, component: str, rule: str, message: str, severity: str = "medium") -> Risk:
+    return Risk(env, component, severity, rule, message)  # type: ignore[arg-type]
+
+
+def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
+    """The upgrade's own risks in phase ``number``, from what the phase rolls and runs."""
+    restarted = {r.id.name for r in diff.restarts}
+    ran = {r.job for r in diff.reruns}
+    replicas = {name: comp.values["replicas"] for name, comp in env.components.items()}
+    notes: list[Risk] = []
+    if "mariadb" in restarted:
+        count = int((replicas.get("mariadb") or {}).get("mariadb", 1))
+        message = (f"Galera rolling restart of {count} nodes: one at a time (OrderedReady), each Synced before the next"
+                   if count > 1 else "MariaDB restarts: a single node, the databases are unavailable meanwhile")
+        notes.append(_risk(env.name, "mariadb", "galera-rolling-restart", message, "high" if count == 1 else "medium"))
+    if "rabbitmq" in restarted:
+        notes.append(_risk(env.name, "rabbitmq", "rabbitmq-rolling-upgrade", "RabbitMQ nodes restart one at a time after every feature flag was enabled (rabbitmq-feature-flags Job)"))
+    if number in (3, 4):
+        notes.append(_risk(env.name, "nova", "computes-pinned", "compute RPC pinned ([upgrade_levels] compute = auto) until phase 5; nova-compute stays on the old release until phase 4"))
+    if number == 3 and "glance-db-sync" in ran:
+        notes.append(_risk(env.name, "glance", "glance-offline-migration", "glance runs a plain db_sync (its rolling upgrade is experimental upstream): glance-api may fail requests while it rolls"))
+    if number == LAST:
+        notes.append(_risk(env.name, "nova", "migrations-pending", "online data migrations (nova, placement) run until they exit 0; the next release change is refused until `upgrade --next` records them completed"))
+        notes.append(_risk(env.name, "neutron", "neutron-contract", "neutron-db-contract fails rather than contract under running servers when has_offline_migrations reports pending contract migrations", "low"))
+    return notes
+
+
+def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, bytes], label: tuple[str, str]) -> DiffReport:
+    report = DiffReport()
+    old, new = Tree.from_files(root, label[0], before), Tree.from_files(root, label[1], after)
+    compare_env(report, env, old, new, (("source", label[0], None), ("source", label[1], None)), None)
+    return report
+
+
+def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan:
+    """Compile every phase of ``old`` -> ``new`` for ``name`` and compare each with the one before."""
+    from ..check import upgrade_problems
+
+    first = UpgradeState(old, new, 1)
+    sides = render_sides(session, name, first)
+    baseline = _tree_files(session, name, sides.old_env, sides.old)
+    phases: list[PhaseReport] = []
+    before = baseline
+    for spec in PHASES:
+        compiled = compile_phase(session, name, UpgradeState(old, new, spec.number))
+        after = _objects_only(compiled.tree.files, compiled.tree.root)
+        diff = _phase_diff(name, compiled.tree.root, before, after, (f"phase {spec.number - 1}", f"phase {spec.number}"))
+        phases.append(PhaseReport(spec, diff, _notes(sides.new_env, spec.number, diff)))
+        before = after
+    options = [p for p in upgrade_problems(sides.new_env, old, _docs(sides.new_env))]
+    return UpgradePlan(name, old, new, phases, options)
+
+
+def _docs(env: Environment) -> dict[str, Any]:
+    from ..problems import Location
+
+    return {name: Location(f"components/{name}/component.yaml", 1, 1) for name in env.components}
+
+
+def _tree_files(session: Session, name: str, env: Environment, objects: list[Any]) -> dict[str, bytes]:
+    from ..pipeline import finish
+
+    compiled: Compiled = finish(session.source, env, objects, [], session.commit, None, session.engines, session.memo)
+    return _objects_only(compiled.tree.files, compiled.tree.root)
+
+
+def _objects_only(files: dict[str, bytes], root: str) -> dict[str, bytes]:
+    """The component folders and the lock (its waves) of a tree: not the README and delivery objects, which
+    change with the lock's phase entry only."""
+    return {p: d for p, d in files.items() if p != f"{root}/README.md" and not p.startswith(f"{root}/delivery/")}
+
+
+def plan_lines(plan: UpgradePlan) -> list[str]:
+    """The plan as text: the path rule, then per phase its rollout steps and risks, in order."""
+    lines = [
+        f"env/{plan.env}: OpenStack {plan.old} -> {plan.new}, a staged upgrade in {LAST} phases (docs/upgrades.md)",
+        f"  path: supported; {PATH_RULE}",
+        f"  order from: {'; '.join(SOURCES)}",
+    ]
+    if plan.options:
+        lines.append("  options the new release removes or deprecates:")
+        lines.extend(f"    {p}" for p in plan.options)
+    for item in plan.phases:
+        spec = item.phase
+        lines += ["", f"phase {spec.number}/{LAST} {spec.name}: {spec.summary}"]
+        steps = item.steps
+        added, changed, removed = (item.diff.count("added"), item.diff.count("changed"), item.diff.count("removed"))
+        lines.append(f"  objects: {added} added, {changed} changed, {removed} removed")
+        if not steps:
+            lines.append("  rollout: nothing restarts, no Job runs")
+        for step in steps:
+            causes = ", ".join(sorted({cause_text(c).split()[0] for c in step.causes}))
+            lines.append(f"  {rollout_head(step)}" + (f"  [{causes}]" if causes else ""))
+        for risk in item.notes + item.diff.risks:
+            lines.append(f"  risk {risk.severity}: {risk.rule}: {risk.message}")
+    return lines + [""]
