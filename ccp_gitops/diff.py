@@ -13,7 +13,7 @@ from .diff_risks import risks
 from .diff_sides import GitRepo, Tree, object_file, parse_objects, read_lock
 from .inputs import env_name
 from .cache import Cache
-from .pipeline import Compiled, compile_all
+from .pipeline import Compiled, SessionSpec, compile_all
 from .problems import Location
 
 SOURCE_LABEL = "source"
@@ -112,6 +112,11 @@ def diff_source(
         sides = (("rev", rev, commit), ("source", None, None))
         compare_env(report, item.env.name, old, new, sides, repo)
         report.risks.extend(_option_risks(item, read_lock(old)))
+        from .upgrade.report import release_change  # imports this module
+
+        phases, refusals = release_change(SessionSpec(source_dir, cache=cache), item.env, read_lock(old))
+        report.phases.extend(phases)
+        report.risks.extend(refusals)
     return report
 
 

@@ -184,3 +184,24 @@ def test_path_rule(old: str, new: str, ok: bool) -> None:
     from ccp_gitops.upgrade.rules import path_problem
 
     assert (path_problem(old, new) is None) is ok
+
+
+def test_plan_verb_and_diff_speak_upgrades(source_copy: Path, tmp_path: Path) -> None:
+    """`plan --to` prints the same phases; `diff` of a source that changes the release lists them too."""
+    proc = cli("plan", "prod", "--to", "2026.2", "--source", str(source_copy))
+    assert proc.returncode == 0, proc.stderr
+    assert_golden("upgrade-catalogue-prod.txt", proc.stdout)
+    repo = tmp_path / "env"
+    assert cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo)).returncode == 0
+    (source_copy / PROD).write_text((source_copy / PROD).read_text() + 'openstack_release: "2026.2"\n')
+    text = cli("diff", "prod", "--source", str(source_copy), "--repo", str(repo))
+    assert text.returncode == 0, text.stderr
+    section = text.stdout[text.stdout.index("Upgrade phases") : text.stdout.index("Rollout (in sync-wave order)")]
+    assert_golden("diff-upgrade-catalogue-prod.txt", section)
+    data = json.loads(cli("diff", "prod", "--format", "json", "--source", str(source_copy), "--repo", str(repo)).stdout)
+    assert [p["name"] for p in data["upgrade_phases"]] == ["infrastructure", "expand", "control-plane", "computes", "finalize"]
+    import jsonschema
+
+    jsonschema.validate(data, json.loads((Path(__file__).resolve().parents[1] / "schemas/diff-report.schema.json").read_text()))
+    markdown = cli("diff", "prod", "--format", "markdown", "--source", str(source_copy), "--repo", str(repo)).stdout
+    assert "### Upgrade phases" in markdown and "5. **finalize**" in markdown

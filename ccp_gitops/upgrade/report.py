@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..diff import compare_env
-from ..diff_model import DiffReport, Restart, Rerun, Risk
+from ..diff_model import DiffReport, PhaseSummary, Restart, Rerun, Risk, Severity
 from ..diff_sides import Tree
 from ..diff_text import cause_text, rollout, rollout_head
-from ..pipeline import Compiled, Session
+from ..pipeline import Compiled, Session, SessionSpec
 from ..problems import Problem
 from ..resolve import Environment
 from .compile import compile_phase, render_sides
@@ -49,8 +49,8 @@ class UpgradePlan:
     options: list[Problem]
 
 
-def _risk(env: str, component: str, rule: str, message: str, severity: str = "medium") -> Risk:
-    return Risk(env, component, severity, rule, message)  # type: ignore[arg-type]
+def _risk(env: str, component: str, rule: str, message: str, severity: Severity = "medium") -> Risk:
+    return Risk(env, component, severity, rule, message)
 
 
 def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
@@ -72,7 +72,7 @@ def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
         notes.append(_risk(env.name, "glance", "glance-offline-migration", "glance runs a plain db_sync (its rolling upgrade is experimental upstream): glance-api may fail requests while it rolls"))
     if number == LAST:
         notes.append(_risk(env.name, "nova", "migrations-pending", "online data migrations (nova, placement) run until they exit 0; the next release change is refused until `upgrade --next` records them completed"))
-        notes.append(_risk(env.name, "neutron", "neutron-contract", "neutron-db-contract fails rather than contract under running servers when has_offline_migrations reports pending contract migrations", "low"))
+        notes.append(_risk(env.name, "neutron", "neutron-contract", "neutron-db-contract fails rather than contract under running servers when has_offline_migrations reports pending contract migrations"))
     return notes
 
 
@@ -145,3 +145,32 @@ def plan_lines(plan: UpgradePlan) -> list[str]:
         for risk in item.notes + item.diff.risks:
             lines.append(f"  risk {risk.severity}: {risk.rule}: {risk.message}")
     return lines + [""]
+
+
+def summaries(plan: UpgradePlan) -> list[PhaseSummary]:
+    """The plan as the diff report's phases."""
+    out = []
+    for item in plan.phases:
+        steps = [rollout_head(step) for step in item.steps] or ["nothing restarts, no Job runs"]
+        risks = [f"{r.severity}: {r.rule}: {r.message}" for r in item.notes + item.diff.risks]
+        out.append(PhaseSummary(plan.env, item.phase.number, item.phase.name, item.phase.summary, steps, risks))
+    return out
+
+
+def release_change(spec: SessionSpec, env: Environment, lock: dict[str, Any] | None) -> tuple[list[PhaseSummary], list[Risk]]:
+    """When the source changes the release ``env`` runs (per ``lock``): the phases of that upgrade, or why
+    it would be refused (a high risk), or that an upgrade is still under way."""
+    from .guard import start_problems
+    from .state import deployed
+
+    current = deployed(lock)
+    if current.in_progress and current.upgrade is not None:
+        message = f"{current.upgrade.label}: compile refuses; continue with `ccp-gitops upgrade env/{env.name} --next`"
+        return [], [_risk(env.name, "", "upgrade-in-progress", message, "high")]
+    if current.running is None or current.running == env.release:
+        return [], []
+    problems = start_problems(env, current, env.release)
+    if problems:
+        return [], [_risk(env.name, "", "unsupported-upgrade", f"{p.location}: {p.message}", "high") for p in problems]
+    session = spec.open()
+    return summaries(upgrade_plan(session, env.name, current.running, env.release)), []

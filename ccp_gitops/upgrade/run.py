@@ -107,7 +107,7 @@ def _write(repo: EnvRepo | None, head: str | None, target: str, compiled: Compil
     return lines
 
 
-def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path, branch: str | None) -> str:
+def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path | None, branch: str | None) -> str:
     """Every phase of the upgrade ``request`` would start, from the deployed release (the lock's; without an
     env repo, the source's), as text; refused like the upgrade itself."""
     from .report import plan_lines, upgrade_plan
@@ -118,7 +118,7 @@ def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path, branc
     if problem is not None:
         raise InputError([problem])
     env = resolve(session.source, name, session.memo.cache)
-    repo = open_repo(repo_path, create=False) if repo_path.exists() else None
+    repo = open_repo(repo_path, create=False) if repo_path is not None and repo_path.exists() else None
     head = branch_head(repo, branch or str(env.delivery.get("branch", "main"))) if repo is not None else None
     lock = read_lock(repo, head, name)
     current = deployed(lock) if lock else Deployed(env.release, None)
