@@ -66,12 +66,15 @@ def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
         notes.append(_risk(env.name, "mariadb", "galera-rolling-restart", message, "high" if count == 1 else "medium"))
     if "rabbitmq" in restarted:
         notes.append(_risk(env.name, "rabbitmq", "rabbitmq-rolling-upgrade", "RabbitMQ nodes restart one at a time after every feature flag was enabled (rabbitmq-feature-flags Job)"))
-    if number in (3, 4):
+    enabled = set(env.components)
+    if number in (3, 4) and "nova" in enabled:
         notes.append(_risk(env.name, "nova", "computes-pinned", "compute RPC pinned ([upgrade_levels] compute = auto) until phase 5; nova-compute stays on the old release until phase 4"))
     if number == 3 and "glance-db-sync" in ran:
         notes.append(_risk(env.name, "glance", "glance-offline-migration", "glance runs a plain db_sync (its rolling upgrade is experimental upstream): glance-api may fail requests while it rolls"))
-    if number == LAST:
-        notes.append(_risk(env.name, "nova", "migrations-pending", "online data migrations (nova, placement) run until they exit 0; the next release change is refused until `upgrade --next` records them completed"))
+    migrating = sorted(enabled & {"nova", "placement"})
+    if number == LAST and migrating:
+        notes.append(_risk(env.name, migrating[0], "migrations-pending", f"online data migrations ({', '.join(migrating)}) run until they exit 0; the next release change is refused until `upgrade --next` records them completed"))
+    if number == LAST and "neutron" in enabled:
         notes.append(_risk(env.name, "neutron", "neutron-contract", "neutron-db-contract fails rather than contract under running servers when has_offline_migrations reports pending contract migrations"))
     return notes
 
