@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ccp_gitops.diff import diff_revs, diff_source
-from ccp_gitops.diff_json import SCHEMA_PATH, render_json
-from ccp_gitops.diff_markdown import render_markdown
-from ccp_gitops.diff_text import render_text
+from ccp_gitops.diff.compare import diff_revs, diff_source
+from ccp_gitops.diff.render.json import SCHEMA_PATH, render_json
+from ccp_gitops.diff.render.markdown import render_markdown
+from ccp_gitops.diff.render.text import render_text
 
 from .diff_fixtures import SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
 
@@ -49,7 +49,7 @@ def test_golden_outputs(scenario_repo: tuple[Path, Path], request: pytest.Fixtur
 
 def test_a_release_change_is_not_compiled_onto_a_review_branch(tmp_path: Path) -> None:
     """The release-change scenario is an upgrade: compile refuses it (``ccp-gitops upgrade`` stages it)."""
-    from ccp_gitops.problems import InputError
+    from ccp_gitops.model.problems import InputError
 
     source = copy_source(tmp_path / "source")
     repo = tmp_path / "env-repo"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.kustomize import build
+from ccp_gitops.checks.kustomize import build
 
 from .conftest import cli
 from .golden import assert_golden

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import CRDS_HELP, ENGINE_HELP, EXIT_INPUT, REPO_HELP, SOURCE_HELP, disk_cache, engines, fail, guarded, repo_dir, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, ENGINE_HELP, EXIT_INPUT, REPO_HELP, SOURCE_HELP, disk_cache, engines, fail, guarded, repo_dir, source_dir
 
 HELP = """Upgrade an environment to another OpenStack release in five phases, each one commit that Argo CD and
 Flux apply and wait for: 1 infrastructure, 2 schema expand while the old services run, 3 control plane
@@ -39,8 +39,8 @@ def upgrade_command(
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
 ) -> None:
-    from ..pipeline import SessionSpec
-    from ..upgrade.run import UpgradeRequest, plan_text, run_upgrade
+    from ccp_gitops.compile.pipeline import SessionSpec
+    from ccp_gitops.upgrade.run import UpgradeRequest, plan_text, run_upgrade
 
     if to is not None and next_phase:
         fail("--to starts an upgrade, --next advances one: pass one of them", EXIT_INPUT)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..assemble import Obj
-from ..pipeline import Compiled, Session, env_objects, finish
-from ..problems import InputError, Problem
-from ..resolve import Environment, resolve
-from .guard import version_step_problems
-from .phases import Tiers, compose, held_back, upgrade_context
-from .state import UpgradeState
+from ccp_gitops.compile.assemble import Obj
+from ccp_gitops.compile.pipeline import Compiled, Session, env_objects, finish
+from ccp_gitops.model.problems import InputError, Problem
+from ccp_gitops.compile.resolve import Environment, resolve
+from ccp_gitops.upgrade.guard import version_step_problems
+from ccp_gitops.upgrade.phases import Tiers, compose, held_back, upgrade_context
+from ccp_gitops.upgrade.state import UpgradeState
 
 
 @dataclass
@@ -47,8 +47,8 @@ def render_sides(session: Session, name: str, state: UpgradeState) -> Sides:
 
 def _release_problems(env: Environment, old: str) -> list[Problem]:
     """Options the source sets that the new release removed (errors) or deprecates (warnings)."""
-    from ..check import upgrade_problems
-    from ..problems import Location
+    from ccp_gitops.checks.stage import upgrade_problems
+    from ccp_gitops.model.problems import Location
 
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in env.components}
     return upgrade_problems(env, old, docs)

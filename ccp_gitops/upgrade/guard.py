@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..problems import Location, Problem
-from ..resolve import Environment
-from .phases import LAST
-from .rules import path_problem, rabbitmq_problem, steps
-from .state import Deployed, UpgradeState
+from ccp_gitops.model.problems import Location, Problem
+from ccp_gitops.compile.resolve import Environment
+from ccp_gitops.upgrade.phases import LAST
+from ccp_gitops.upgrade.rules import path_problem, rabbitmq_problem, steps
+from ccp_gitops.upgrade.state import Deployed, UpgradeState
 
 # "You should ensure all required steps from the previous upgrade have been completed, such as
 # data migrations" (nova doc/source/admin/upgrades.rst, "Plan your upgrade").

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..assemble import Obj, pod_spec
-from ..problems import Problem
-from ..resid import ResId
+from ccp_gitops.compile.assemble import Obj, pod_spec
+from ccp_gitops.model.problems import Problem
+from ccp_gitops.model.resid import ResId
 
 UPGRADE_PHASES = "ccp-gitops.io/upgrade-phases"
 TIER_PHASE = {"infrastructure": 1, "control-plane": 3, "data-plane": 4}

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..diff import compare_env
-from ..diff_model import DiffReport, PhaseSummary, Restart, Rerun, Risk, Severity
-from ..diff_sides import Tree
-from ..diff_text import cause_text, rollout, rollout_head
-from ..pipeline import Compiled, Session, SessionSpec
-from ..problems import Problem
-from ..resolve import Environment
-from .compile import compile_phase, render_sides
-from .phases import LAST, PHASES, Phase
-from .rules import PATH_RULE
-from .state import UpgradeState
+from ccp_gitops.diff.compare import compare_env
+from ccp_gitops.diff.model import DiffReport, PhaseSummary, Restart, Rerun, Risk, Severity
+from ccp_gitops.diff.sides import Tree
+from ccp_gitops.diff.render.text import cause_text, rollout, rollout_head
+from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+from ccp_gitops.model.problems import Problem
+from ccp_gitops.compile.resolve import Environment
+from ccp_gitops.upgrade.compile import compile_phase, render_sides
+from ccp_gitops.upgrade.phases import LAST, PHASES, Phase
+from ccp_gitops.upgrade.rules import PATH_RULE
+from ccp_gitops.upgrade.state import UpgradeState
 
 SOURCES = (
     "nova doc/source/admin/upgrades.rst",
@@ -88,7 +88,7 @@ def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, 
 
 def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan:
     """Compile every phase of ``old`` -> ``new`` for ``name`` and compare each with the one before."""
-    from ..check import upgrade_problems
+    from ccp_gitops.checks.stage import upgrade_problems
 
     first = UpgradeState(old, new, 1)
     sides = render_sides(session, name, first)
@@ -106,13 +106,13 @@ def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan
 
 
 def _docs(env: Environment) -> dict[str, Any]:
-    from ..problems import Location
+    from ccp_gitops.model.problems import Location
 
     return {name: Location(f"components/{name}/component.yaml", 1, 1) for name in env.components}
 
 
 def _tree_files(session: Session, name: str, env: Environment, objects: list[Any]) -> dict[str, bytes]:
-    from ..pipeline import finish
+    from ccp_gitops.compile.pipeline import finish
 
     compiled: Compiled = finish(session.source, env, objects, [], session.commit, None, session.engines, session.memo)
     return _objects_only(compiled.tree.files, compiled.tree.root)
@@ -163,8 +163,8 @@ def summaries(plan: UpgradePlan) -> list[PhaseSummary]:
 def release_change(spec: SessionSpec, env: Environment, lock: dict[str, Any] | None) -> tuple[list[PhaseSummary], list[Risk]]:
     """When the source changes the release ``env`` runs (per ``lock``): the phases of that upgrade, or why
     it would be refused (a high risk), or that an upgrade is still under way."""
-    from .guard import start_problems
-    from .state import deployed
+    from ccp_gitops.upgrade.guard import start_problems
+    from ccp_gitops.upgrade.state import deployed
 
     current = deployed(lock)
     if current.in_progress and current.upgrade is not None:

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, recover_work_tree, tree_entries
-from ..inputs import LOCK_FILE, env_name
-from ..pipeline import Compiled, Session, SessionSpec
-from ..problems import InputError, error
-from ..resolve import resolve
-from ..write import commit_message, env_change
-from .compile import compile_phase
-from .guard import start_problems
-from .phases import LAST, phase
-from .state import Deployed, UpgradeState, deployed
+from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, recover_work_tree, tree_entries
+from ccp_gitops.source.inputs import LOCK_FILE, env_name
+from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+from ccp_gitops.model.problems import InputError, error
+from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.repo.write import commit_message, env_change
+from ccp_gitops.upgrade.compile import compile_phase
+from ccp_gitops.upgrade.guard import start_problems
+from ccp_gitops.upgrade.phases import LAST, phase
+from ccp_gitops.upgrade.state import Deployed, UpgradeState, deployed
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _write(repo: EnvRepo | None, head: str | None, target: str, compiled: Compil
 def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path | None, branch: str | None) -> str:
     """Every phase of the upgrade ``request`` would start, from the deployed release (the lock's; without an
     env repo, the source's), as text; refused like the upgrade itself."""
-    from .report import plan_lines, upgrade_plan
+    from ccp_gitops.upgrade.report import plan_lines, upgrade_plan
 
     name = env_name(request.env)
     session = spec.open()

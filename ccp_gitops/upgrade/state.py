@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .phases import LAST, phase
+from ccp_gitops.upgrade.phases import LAST, phase
 
 PENDING = "pending"
 COMPLETED = "completed"
