@@ -113,7 +113,7 @@ def diff_source(
         sides = (("rev", rev, commit), ("source", None, None))
         compare_env(report, item.env.name, old, new, sides, repo)
         report.risks.extend(_option_risks(item, read_lock(old)))
-        from ccp_gitops.upgrade.report import release_change  # imports this module
+        from ccp_gitops.diff.phases import release_change  # compiles the phases: loaded only for a diff
 
         phases, refusals = release_change(SessionSpec(source_dir, cache=cache), item.env, read_lock(old))
         report.phases.extend(phases)

@@ -110,7 +110,7 @@ def _write(repo: EnvRepo | None, head: str | None, target: str, compiled: Compil
 def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path | None, branch: str | None) -> str:
     """Every phase of the upgrade ``request`` would start, from the deployed release (the lock's; without an
     env repo, the source's), as text; refused like the upgrade itself."""
-    from ccp_gitops.upgrade.report import plan_lines, upgrade_plan
+    from ccp_gitops.diff.phases import plan_lines, upgrade_plan
 
     name = env_name(request.env)
     session = spec.open()

@@ -1,13 +1,15 @@
-"""What each phase of a release upgrade does: the workloads it rolls, the Jobs it (re)runs, its risks."""
+"""The phases of a release upgrade as a diff: what each rolls and (re)runs, its risks (for plan, diff and upgrade --plan)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccp_gitops.diff.compare import compare_env
-from ccp_gitops.diff.model import DiffReport, PhaseSummary, Restart, Rerun, Risk, Severity
-from ccp_gitops.diff.sides import Tree
+from ccp_gitops.diff.impact import lock_waves, reruns, restarts
+from ccp_gitops.diff.objects import pairs
+from ccp_gitops.diff.risks import risks
+from ccp_gitops.diff.model import Change, DiffReport, PhaseSummary, ResourceChange, Restart, Rerun, Risk, Severity
+from ccp_gitops.diff.sides import Tree, parse_objects, read_lock
 from ccp_gitops.diff.render.text import cause_text, rollout, rollout_head
 from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
 from ccp_gitops.model.problems import Problem
@@ -29,13 +31,14 @@ SOURCES = (
 class PhaseReport:
     """One phase: what changes from the previous phase's tree (phase 1: from the deployed tree)."""
 
+    env: str
     phase: Phase
     diff: DiffReport
     notes: list[Risk] = field(default_factory=list)
 
     @property
     def steps(self) -> list[Restart | Rerun]:
-        return [item for env in {e.name for e in self.diff.environments} for item in rollout(self.diff, env)]
+        return rollout(self.diff, self.env)
 
 
 @dataclass
@@ -79,10 +82,21 @@ def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
     return notes
 
 
-def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, bytes], label: tuple[str, str]) -> DiffReport:
+def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, bytes]) -> DiffReport:
+    """What one phase's tree changes from the tree before it: objects, restarts, reruns, risks."""
+    old, new = Tree.from_files(root, "before", before), Tree.from_files(root, "after", after)
+    differing = sorted(p for p in set(old.blobs) | set(new.blobs) if old.blobs.get(p) != new.blobs.get(p))
+    old_lock, new_lock = read_lock(old), read_lock(new)
+    namespace = str((new_lock or old_lock or {}).get("namespace") or "")
+    changed = pairs(parse_objects(old, differing, namespace), parse_objects(new, differing, namespace))
+    waves = lock_waves(old_lock, new_lock)
     report = DiffReport()
-    old, new = Tree.from_files(root, label[0], before), Tree.from_files(root, label[1], after)
-    compare_env(report, env, old, new, (("source", label[0], None), ("source", label[1], None)), None)
+    for pair in changed:
+        kind: Change = "added" if pair.old is None else "removed" if pair.new is None else "changed"
+        report.resources.append(ResourceChange(env, pair.id, pair.component, kind, None))
+    report.restarts.extend(restarts(env, changed, waves))
+    report.reruns.extend(reruns(env, changed, waves))
+    report.risks.extend(risks(env, changed, old_lock, new_lock, waves))
     return report
 
 
@@ -98,8 +112,8 @@ def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan
     for spec in PHASES:
         compiled = compile_phase(session, name, UpgradeState(old, new, spec.number))
         after = _objects_only(compiled.tree.files, compiled.tree.root)
-        diff = _phase_diff(name, compiled.tree.root, before, after, (f"phase {spec.number - 1}", f"phase {spec.number}"))
-        phases.append(PhaseReport(spec, diff, _notes(sides.new_env, spec.number, diff)))
+        diff = _phase_diff(name, compiled.tree.root, before, after)
+        phases.append(PhaseReport(name, spec, diff, _notes(sides.new_env, spec.number, diff)))
         before = after
     options = [p for p in upgrade_problems(sides.new_env, old, _docs(sides.new_env))]
     return UpgradePlan(name, old, new, phases, options)
