@@ -22,6 +22,7 @@ Idempotent: a marker file records what the venv holds; a second run returns at o
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -54,16 +55,26 @@ IMAGE_LIBDIR = "python3.12"
 
 
 def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
-    """Create or reuse the e2e venv of one release; returns the venv directory."""
+    """Create or reuse the e2e venv of one release, one builder at a time; returns the venv directory."""
+    root = cache_root / f"e2e-{release}"
+    root.mkdir(parents=True, exist_ok=True)
+    # concurrent `make test` runs (CI jobs, worktrees) share the cache: the first builds, the others wait
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(release, cache_root, index_url, python)
+
+
+def _build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
     spec = RELEASES[release]
     pinned = {**spec.services, **EXTRA_PINNED[release]}
     work = Workspace(cache_root / f"e2e-{release}", release, spec, index_url, python)
     work.sdists = cache_root / f"openstack-{release}" / "sdists"
     marker = work.root / "installed.json"
     wanted = {"pinned": pinned, "libraries": EXTRA_LIBRARIES, "cutoff": spec.cutoff, "index": index_url,
-              "python": python, "scripts": IMAGE_VENV, "libdir": IMAGE_LIBDIR}
+              "python": python, "scripts": IMAGE_VENV}
     held = json.loads(marker.read_text()) if marker.exists() and (work.bin / "uwsgi").exists() else {}
     if held == wanted:
+        _libdir_as_in_image(work.venv)
         log(f"e2e {release}: venv already has the release installed ({work.venv})")
         return work.venv
     started = time.monotonic()
