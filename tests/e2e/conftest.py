@@ -50,9 +50,10 @@ def start_run(tmp_path: Path) -> Iterator[RunFactory]:
     """Runs inside a private network namespace; each stopped and its scratch removed at the end."""
     runs: list[Run] = []
     with private_network():
-        def start(repo: Path, engine: str, only: set[str] | None = None, timeout: float = 400.0) -> Run:
+        def start(repo: Path, engine: str, only: set[str] | None = None, timeout: float = 400.0,
+                  stall: float = 120.0) -> Run:
             scratch = tmp_path / f"run-{len(runs)}"
-            run = Run(Options(repo, ENV, engine, scratch, only, timeout, stall=120.0,
+            run = Run(Options(repo, ENV, engine, scratch, only, timeout, stall=stall,
                               report=lambda s: print(s, flush=True)))
             runs.append(run)
             return run

@@ -55,3 +55,31 @@ def test_c_a_wrong_database_password_fails_the_run(broken_repo: Path, start_run:
         start_run(broken_repo, "argocd", ONLY).run()
     assert re.search(r"Job keystone-db-sync-\w+ failed: its pod keystone-db-sync-\w+-\w+ failed", str(failed.value))
     assert "Access denied for user 'keystone'" in str(failed.value)
+
+
+def test_a_wait_that_can_never_be_satisfied_stops_the_run_with_the_chain(broken_repo: Path,
+                                                                         start_run: RunFactory) -> None:
+    """db-init made to wait for db-sync, which Argo CD applies only after db-init completed."""
+    folder = broken_repo / "env" / ENV / "keystone"
+    sync = _one(folder, "job-keystone-db-sync-*.yaml").name.removeprefix("job-").removesuffix(".yaml")
+    _edit(_one(folder, "job-keystone-db-init-*.yaml"), "name: DEPENDENCY_JOBS\n          value: ''",
+          f"name: DEPENDENCY_JOBS\n          value: {sync}")
+    with pytest.raises(RunError) as failed:
+        start_run(broken_repo, "argocd", ONLY, stall=15.0).run()
+    chain = str(failed.value)
+    assert chain.startswith("no progress for"), chain
+    assert re.search(rf"Job/openstack-dev/keystone-db-init-\w+ running\n +pod keystone-db-init-\w+-\w+ \(Pending", chain)
+    assert f"waits for Job openstack-dev/{sync} (not complete)" in chain
+    assert f"Job/openstack-dev/{sync} is not applied yet (its unit waits: e2e-keystone" in chain
+
+
+def test_an_image_without_a_profile_fails_the_run_naming_it(broken_repo: Path, start_run: RunFactory) -> None:
+    deployment = broken_repo / "env" / ENV / "memcached" / "deployment-memcached.yaml"
+    text = deployment.read_text()
+    image = re.search(r"image: (\S+)", text)
+    assert image
+    deployment.write_text(text.replace(image.group(1), "registry.example.com/unknown/memcached:1"))
+    with pytest.raises(RunError) as failed:
+        start_run(broken_repo, "argocd", {"memcached"}).run()
+    assert re.search(r"pod memcached-\w+-\w+ \(Deployment/openstack-dev/memcached\), container memcached: image "
+                     r"registry.example.com/unknown/memcached:1 has no profile", str(failed.value))
