@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from . import args
 from .common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
@@ -50,8 +51,8 @@ def plan_command(
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     fmt: str = typer.Option("text", "--format", metavar="text|json|mermaid", help="Output: text (default), json, or the mermaid waves diagram."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
-    repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+    repo: Optional[Path] = typer.Option(None, "--repo", callback=args.repo_path, help="Plan what is committed in this env repo instead of compiling the source."),
+    branch: Optional[str] = typer.Option(None, "--branch", callback=args.branch, help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
 ) -> None:
     chosen = engines(engine)
     if fmt not in FORMAT_NAMES:
