@@ -16,6 +16,7 @@ from .fetch import lock_sources
 from .layout import EnvTree, build_tree
 from .check import Checkers, check_objects, check_options, check_rendered_files
 from .inputs import crd_dirs
+from .key_use import unused_keys
 from .inputs import env_name as env_name
 from .problems import InputError, Location, Problem, error
 from .render import Renderer
@@ -103,6 +104,9 @@ def compile_env(
     if any(p.is_error for p in option_findings):
         raise InputError(option_findings)
     rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
+    key_findings = unused_keys(env, rendered, source)
+    if key_findings:
+        raise InputError(key_findings)
     file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
     if any(p.is_error for p in file_findings):
         raise InputError(file_findings)

@@ -144,10 +144,13 @@ def environment(
     return env
 
 
-def pick(files: dict[str, str], names: list[str], component: str) -> dict[str, str]:
+def pick(files: dict[str, str], names: list[str], component: str, picked: set[str] | None = None) -> dict[str, str]:
+    """The config files ``names`` for a ConfigMap (``picked`` notes them: these files are mounted)."""
     missing = [n for n in names if n not in files]
     if missing:
         raise TemplateFailure(f"{component} has no config file {', '.join(map(repr, missing))} (files: {', '.join(files) or 'none'})")
+    if picked is not None:
+        picked.update(names)
     return {n: files[n] for n in names}
 
 

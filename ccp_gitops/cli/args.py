@@ -1,16 +1,22 @@
 """Command-line arguments checked as they are parsed, before any work: a bad one exits 2 naming it.
 
-Each function is a Typer ``callback``: it returns the value, or raises ``typer.BadParameter``,
-which Click reports as ``Invalid value for '--branch': ...`` with exit code 2.
+Each function is a Typer ``callback``: it returns the value, or prints one line naming the
+option (``ccp-gitops: --branch: ...``) and exits 2.
 """
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
+
+from .common import EXIT_INPUT, fail
+
+
+def _refuse(param: typer.CallbackParam, problem: str) -> NoReturn:
+    fail(f"{param.opts[0] if param.opts else param.name}: {problem}", EXIT_INPUT)
 
 def branch_problem(name: str) -> str | None:
     """Why ``name`` is not a branch name by git's rules (``git check-ref-format --branch``), or None.
@@ -30,25 +36,18 @@ def branch_problem(name: str) -> str | None:
     return None
 
 
-def branch(value: Optional[str]) -> Optional[str]:
+def branch(param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
     if value is None:
         return None
     problem = branch_problem(value)
     if problem is not None:
-        raise typer.BadParameter(problem)
+        _refuse(param, problem)
     return value
 
 
-def revision(value: Optional[str]) -> Optional[str]:
-    """A git revision (branch, tag, commit): never an option in disguise."""
-    if value is not None and (not value or value.startswith("-") or any(c in value for c in "\0\n")):
-        raise typer.BadParameter(f"{value!r} is not a revision")
-    return value
-
-
-def message(value: Optional[str]) -> Optional[str]:
+def message(param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
     if value is not None and (not value.strip() or "\0" in value):
-        raise typer.BadParameter("a commit subject must hold some text")
+        _refuse(param, "a commit subject must hold some text")
     return value
 
 
@@ -67,27 +66,27 @@ def repo_problem(path: Path) -> str | None:
     return None
 
 
-def repo_path(value: Optional[Path]) -> Optional[Path]:
+def repo_path(param: typer.CallbackParam, value: Optional[Path]) -> Optional[Path]:
     """The env repo: a git repository, or a path where one can be created."""
     problem = repo_problem(value) if value is not None else None
     if problem is not None:
-        raise typer.BadParameter(problem)
+        _refuse(param, problem)
     return value
 
 
-def output_file(value: Optional[Path]) -> Optional[Path]:
+def output_file(param: typer.CallbackParam, value: Optional[Path]) -> Optional[Path]:
     """A file to write: not a directory, in a folder that exists."""
     if value is None:
         return None
     if value.is_dir():
-        raise typer.BadParameter(f"{value}: is a directory; name a file")
+        _refuse(param, f"{value}: is a directory; name a file")
     if not value.parent.is_dir():
-        raise typer.BadParameter(f"{value}: folder {value.parent} does not exist")
+        _refuse(param, f"{value}: folder {value.parent} does not exist")
     return value
 
 
-def output_dir(value: Optional[Path]) -> Optional[Path]:
+def output_dir(param: typer.CallbackParam, value: Optional[Path]) -> Optional[Path]:
     """A folder to write into: a directory, or a path that can become one."""
     if value is not None and value.exists() and not value.is_dir():
-        raise typer.BadParameter(f"{value}: exists and is not a directory")
+        _refuse(param, f"{value}: exists and is not a directory")
     return value
