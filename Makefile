@@ -9,6 +9,7 @@ BENCH_ARGS ?=
 include scripts/test-deps.mk
 include scripts/ux-deps.mk
 include scripts/option-catalogues.mk
+include scripts/e2e-deps.mk
 
 .PHONY: demo test install install-test lint typecheck bench clean openstack-venv
 
@@ -30,7 +31,7 @@ demo: install
 	@echo "  cat $(DEMO_REPO)/env/prod/README.md    # components, waves, how to reproduce"
 	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
 
-test: install-test test-deps ux-deps openstack-venv
+test: install-test test-deps ux-deps openstack-venv e2e-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The real OpenStack services of the current release, cached under ~/.cache/ccp-gitops, for

@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ccp_gitops.cache import open_cache  # noqa: E402
-from ccp_gitops.diff import diff_revs, diff_source  # noqa: E402
-from ccp_gitops.diff_json import render_json  # noqa: E402
-from ccp_gitops.diff_text import render_text  # noqa: E402
-from ccp_gitops.pipeline import compile_all  # noqa: E402
-from ccp_gitops.write import run_compile  # noqa: E402
+from ccp_gitops.cache.disk import open_cache  # noqa: E402
+from ccp_gitops.compile.parallel import compile_all  # noqa: E402
+from ccp_gitops.diff.compare import diff_revs, diff_source  # noqa: E402
+from ccp_gitops.diff.render.json import render_json  # noqa: E402
+from ccp_gitops.diff.render.text import render_text  # noqa: E402
+from ccp_gitops.repo.write import run_compile  # noqa: E402
 
 TARGET_SECONDS = 0.5
 

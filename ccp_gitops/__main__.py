@@ -1,5 +1,5 @@
 """``python -m ccp_gitops``: the same as the ``ccp-gitops`` console script."""
 
-from .cli.main import run
+from ccp_gitops.cli.main import run
 
 run()

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from ccp_gitops.pipeline import Compiled, compile_all
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.pipeline import Compiled
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "delivery-source"
 

@@ -10,7 +10,7 @@ import pytest
 
 from .golden import assert_golden
 
-from ccp_gitops.write import run_compile
+from ccp_gitops.repo.write import run_compile
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_SOURCE = HERE / "fixtures" / "source"

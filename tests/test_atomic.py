@@ -12,8 +12,8 @@ from pathlib import Path
 import git
 import pytest
 
-from ccp_gitops import commit
-from ccp_gitops.commit import RepoError, commit_files, open_repo
+from ccp_gitops.repo import commit
+from ccp_gitops.repo.commit import RepoError, commit_files, open_repo
 
 from .conftest import cli
 from .helpers import git as run_git

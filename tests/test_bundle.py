@@ -16,11 +16,11 @@ from typing import Callable
 import git
 import pytest
 
-from ccp_gitops.bundle import BundleMismatch, read_bundle, read_env_commit, run_bundle
-from ccp_gitops.commit import read_files
-from ccp_gitops.layout import LOCK_FILE
-from ccp_gitops.oci import LayoutError
-from ccp_gitops.write import run_compile
+from ccp_gitops.compile.layout import LOCK_FILE
+from ccp_gitops.oci.bundle import BundleMismatch, read_bundle, read_env_commit, run_bundle
+from ccp_gitops.oci.image import LayoutError
+from ccp_gitops.repo.commit import read_files
+from ccp_gitops.repo.write import run_compile
 
 CONFIG_TYPE = "application/vnd.cncf.flux.config.v1+json"
 CONTENT_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.cache import MAGIC, Cache, open_cache
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.cache.disk import MAGIC, Cache, open_cache
+from ccp_gitops.compile.parallel import compile_all
 
 from .conftest import ROOT, cli
 from .helpers import git
@@ -162,13 +162,13 @@ def test_entries_carry_a_checksum(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["off", "OFF", "none", "0", ""])
 def test_disabling_values(value: str) -> None:
-    from ccp_gitops.cache import default_root
+    from ccp_gitops.cache.disk import default_root
 
     assert default_root({"CCP_CACHE": value}) is None
 
 
 def test_default_location() -> None:
-    from ccp_gitops.cache import default_root
+    from ccp_gitops.cache.disk import default_root
 
     assert default_root({"XDG_CACHE_HOME": "/x"}) == Path("/x/ccp-gitops")
     assert default_root({"CCP_CACHE": "/y"}) == Path("/y")

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.check_schema import (
+from ccp_gitops.checks.k8s.schema import (
     SchemaChecker,
     UnsupportedKubernetesVersion,
     resolve_version,
     supported_versions,
 )
-from ccp_gitops.problems import Location
+from ccp_gitops.model.problems import Location
 
 CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "crds"
 ORIGIN = Location("env/dev/keystone/deployment-keystone-api.yaml", 1, 1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.kustomize import build
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.checks.kustomize import build
+from ccp_gitops.compile.parallel import compile_all
 
 from .conftest import cli
 from .helpers import commit_count, git, head, ids, objects
@@ -146,7 +146,7 @@ def test_source_defaults_to_the_bundled_catalogue(tmp_path: Path) -> None:
 
 
 def test_missing_kustomize_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ccp_gitops.kustomize import KustomizeError, command
+    from ccp_gitops.checks.kustomize import KustomizeError, command
 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(KustomizeError, match="neither 'kustomize' nor 'kubectl'"):

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from ccp_gitops.bundle import run_bundle
-from ccp_gitops.delivery_oci import OciSource, oci_repository
-from ccp_gitops.problems import Location
-from ccp_gitops.write import run_compile
+from ccp_gitops.delivery.oci_source import OciSource, oci_repository
+from ccp_gitops.model.problems import Location
+from ccp_gitops.oci.bundle import run_bundle
+from ccp_gitops.repo.write import run_compile
 
 URL = "oci://registry.example.com/openstack/env-prod"
 DIGEST = "sha256:" + "ab" * 32
@@ -169,8 +169,8 @@ def _oci_overlay(source: Path, oci: str) -> None:
 
 
 def test_overlay_delivers_through_an_oci_repository(source_copy: Path, crds_dir: Path) -> None:
-    from ccp_gitops.check_schema import SchemaChecker
-    from ccp_gitops.pipeline import compile_all
+    from ccp_gitops.checks.k8s.schema import SchemaChecker
+    from ccp_gitops.compile.parallel import compile_all
 
     digest = "sha256:" + "ab" * 32
     _oci_overlay(source_copy, "{url: oci://registry.example.com/openstack-env, digest: " + digest + "}")

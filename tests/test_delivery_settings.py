@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ccp_gitops.problems import InputError
+from ccp_gitops.model.problems import InputError
 
 from .compiled import FIXTURE, compile_env, copy_source, objects, set_delivery
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ccp_gitops.diff import diff_revs, diff_source
-from ccp_gitops.diff_json import SCHEMA_PATH, render_json
-from ccp_gitops.diff_markdown import render_markdown
-from ccp_gitops.diff_text import render_text
+from ccp_gitops.diff.compare import diff_revs, diff_source
+from ccp_gitops.diff.render.json import SCHEMA_PATH, render_json
+from ccp_gitops.diff.render.markdown import render_markdown
+from ccp_gitops.diff.render.text import render_text
 
 from .diff_fixtures import SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.diff_config import compare_file, compare_ini, mask_credentials, parse_ini, secret_option, unified
-from ccp_gitops.diff_markdown import Block, code, code_block, split_parts
-from ccp_gitops.diff_model import OptionChange
-from ccp_gitops.diff_objects import Pair, ParsedObj, field_changes, pairs
-from ccp_gitops.diff_risks import quantity, risks
-from ccp_gitops.resid import ResId
+from ccp_gitops.diff.config import compare_file, compare_ini, mask_credentials, parse_ini, secret_option, unified
+from ccp_gitops.diff.model import OptionChange
+from ccp_gitops.diff.objects import Pair, ParsedObj, field_changes, pairs
+from ccp_gitops.diff.render.markdown import Block, code, code_block, split_parts
+from ccp_gitops.diff.risks import quantity, risks
+from ccp_gitops.model.resid import ResId
 
 
 # --- config files -----------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_code_fences_outgrow_backticks_in_content() -> None:
 # --- restart causes ---------------------------------------------------------------------------
 
 def test_restart_causes_name_the_container_and_what_changed() -> None:
-    from ccp_gitops.diff_impact import pod_causes
+    from ccp_gitops.diff.impact import pod_causes
 
     old = deployment()["spec"]["template"]
     new = json.loads(json.dumps(old))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.explain import Explanation, explain, parse_path, render_text
-from ccp_gitops.resolve import resolve
-from ccp_gitops.source import load_source
+from ccp_gitops.compile.explain import Explanation, explain, parse_path, render_text
+from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.source.tree import load_source
 
 from .ux_support import FIXTURE, assert_one_located_error, check_golden, line_of, run
 

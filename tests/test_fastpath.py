@@ -11,10 +11,10 @@ from typing import Callable
 
 import pytest
 
-from ccp_gitops.cache import open_cache
-from ccp_gitops.fastpath import lookup, options, record
-from ccp_gitops.inputs import read_inputs
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.cache.disk import open_cache
+from ccp_gitops.compile.fastpath import lookup, options, record
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.source.inputs import read_inputs
 
 from .conftest import ROOT, cli
 from .helpers import commit_count
@@ -104,7 +104,7 @@ def test_options_are_inputs(tmp_path: Path, fleet: tuple[Path, Path, list[str]])
 
 def test_the_compiler_is_an_input(tmp_path: Path, fleet: tuple[Path, Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     site, crds, _ = fleet
-    monkeypatch.setattr("ccp_gitops.inputs.compiler_fingerprint", lambda: "another build")
+    monkeypatch.setattr("ccp_gitops.source.inputs.compiler_fingerprint", lambda: "another build")
     assert _known(tmp_path, site, crds) == set()
 
 
@@ -142,7 +142,7 @@ def _run_cli_in_process(*args: str, cache: Path) -> tuple[int, str, list[str]]:
         "        app()\n"
         "    except SystemExit as exc:\n"
         "        code = exc.code or 0\n"
-        "heavy = [m for m in ('jinja2', 'jsonschema', 'ruamel.yaml', 'git', 'ccp_gitops.pipeline') if m in sys.modules]\n"
+        "heavy = [m for m in ('jinja2', 'jsonschema', 'ruamel.yaml', 'git', 'ccp_gitops.compile.pipeline') if m in sys.modules]\n"
         "print(code, '|'.join(heavy), out.getvalue(), sep='\\n', end='')\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**_env(), "CCP_CACHE": str(cache)})

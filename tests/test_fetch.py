@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.pipeline import compile_all
-from ccp_gitops.source import load_source
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.source.tree import load_source
 
 from .helpers import git
 from .ux_support import assert_one_located_error, line_of, run

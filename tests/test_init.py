@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 import yaml
 
-from ccp_gitops.pipeline import compile_env
-from ccp_gitops.render import Renderer
-from ccp_gitops.source import PACKAGE_CATALOGUE, load_source
-from ccp_gitops.validate import SCHEMA_DIR
+from ccp_gitops.compile.pipeline import compile_env
+from ccp_gitops.compile.render import Renderer
+from ccp_gitops.source.tree import PACKAGE_CATALOGUE, load_source
+from ccp_gitops.source.validate import SCHEMA_DIR
 
 from .conftest import ROOT
 from .helpers import git

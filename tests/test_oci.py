@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops import oci
+from ccp_gitops.oci import image as oci
 
 FILES = {
     "env/prod/kustomization.yaml": b"resources:\n- memcached\n",

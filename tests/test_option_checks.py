@@ -6,9 +6,9 @@ from pathlib import Path
 
 import jsonschema
 
-from ccp_gitops.check import upgrade_problems
-from ccp_gitops.resolve import resolve
-from ccp_gitops.source import load_source
+from ccp_gitops.checks.stage import upgrade_problems
+from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.source.tree import load_source
 
 from .conftest import cli
 

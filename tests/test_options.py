@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 import jsonschema
 import pytest
 
-from ccp_gitops.options import (
+from ccp_gitops.checks.openstack.options import (
     Conf,
     check_conf,
     known_releases,
@@ -17,7 +17,7 @@ from ccp_gitops.options import (
     release_changes,
     value_error,
 )
-from ccp_gitops.problems import Location, Problem, Severity
+from ccp_gitops.model.problems import Location, Problem, Severity
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "openstack"
 OLD, NEW = "2026.1", "2026.2"

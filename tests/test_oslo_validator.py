@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = "2026.1"

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from ccp_gitops.cache.memo import Memo, _pieces
 from ccp_gitops.cli.common import progress_bar
-from ccp_gitops.emit import _OutputDumper, dump_yaml, load_all, ordered
-from ccp_gitops.memo import Memo, _pieces
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.emit import _OutputDumper, dump_yaml, load_all, ordered
+from ccp_gitops.compile.parallel import compile_all
 
 from .conftest import ROOT, cli
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.plan import FORMATS, PlanError, build_plan
+from ccp_gitops.order.plan import FORMATS, PlanError, build_plan
 
 from .compiled import FIXTURE, compile_env
 from .golden import assert_golden

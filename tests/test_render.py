@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from ccp_gitops.assemble import JOB_BASE_NAME, Obj
-from ccp_gitops.pipeline import compile_all
-from ccp_gitops.template_env import oslo_ini, quote, yaml_value
+from ccp_gitops.compile.assemble import JOB_BASE_NAME, Obj
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.template_env import oslo_ini, quote, yaml_value
 
 SMUGGLE = "x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\nstringData: {a: b}"
 
@@ -81,7 +81,7 @@ def test_smuggled_documents_stay_data_in_a_full_compile(source_copy: Path) -> No
 
 
 def test_sh_filter_quotes_one_shell_word() -> None:
-    from ccp_gitops.template_env import shell_quote
+    from ccp_gitops.compile.template_env import shell_quote
 
     assert shell_quote("a b; rm -rf /") == "'a b; rm -rf /'"
     assert isinstance(shell_quote("plain"), Markup)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .conftest import cli
 
@@ -50,9 +50,9 @@ def test_site_errors_name_the_site_file(tmp_path: Path) -> None:
 def test_site_lock_does_not_depend_on_where_the_catalogue_lives(tmp_path: Path, catalogue: Path) -> None:
     import shutil
 
-    from ccp_gitops.pipeline import compile_env, source_commit
-    from ccp_gitops.render import Renderer
-    from ccp_gitops.source import load_source
+    from ccp_gitops.compile.pipeline import compile_env, source_commit
+    from ccp_gitops.compile.render import Renderer
+    from ccp_gitops.source.tree import load_source
 
     site = _site(tmp_path)
     digests = []

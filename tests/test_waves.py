@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ccp_gitops.apply_order import (
+from ccp_gitops.order.apply_order import (
     FLUX_CLASSES,
     FLUX_DEFINITIONS,
     FLUX_RESOURCES,
@@ -15,10 +15,10 @@ from ccp_gitops.apply_order import (
     argo_wave,
     flux_apply_stages,
 )
-from ccp_gitops.assemble import Obj
-from ccp_gitops.problems import InputError, Location
-from ccp_gitops.resid import ResId
-from ccp_gitops.waves import FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE, annotate
+from ccp_gitops.compile.assemble import Obj
+from ccp_gitops.compile.waves import FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE, annotate
+from ccp_gitops.model.problems import InputError, Location
+from ccp_gitops.model.resid import ResId
 
 from .compiled import FIXTURE, compile_env
 

@@ -12,7 +12,7 @@ from typing import NoReturn, Optional
 
 import typer
 
-from .common import EXIT_INPUT, fail
+from ccp_gitops.cli.common import EXIT_INPUT, fail
 
 
 def _refuse(param: typer.CallbackParam, problem: str) -> NoReturn:
@@ -57,7 +57,7 @@ def repo_problem(path: Path) -> str | None:
         return None
     if not path.is_dir():
         return f"{path}: exists and is not a directory"
-    from ..commit import RepoError, open_repo
+    from ccp_gitops.repo.commit import RepoError, open_repo
 
     try:
         open_repo(path, create=False)

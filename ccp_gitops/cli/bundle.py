@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import args
-from .common import EXIT_FAILURE, EXIT_INPUT, REPO_HELP, fail, guarded, repo_dir
+from ccp_gitops.cli import args
+from ccp_gitops.cli.common import EXIT_FAILURE, EXIT_INPUT, REPO_HELP, fail, guarded, repo_dir
 
 HELP = """Write one environment of the env repo as a Flux OCI artifact: an OCI image layout in DIR.
 
@@ -33,7 +33,7 @@ def bundle_command(
     tag: Optional[str] = typer.Option(None, "--tag", help="Tag in the layout's index. Default: ENV-<12 hex of the commit>."),
     source: Optional[str] = typer.Option(None, "--source", help="org.opencontainers.image.source. Default: the delivery repo URL in the lock."),
 ) -> None:
-    from ..bundle import Bundle, BundleInputError, BundleMismatch, run_bundle
+    from ccp_gitops.oci.bundle import Bundle, BundleInputError, BundleMismatch, run_bundle
 
     def action() -> Bundle:
         try:

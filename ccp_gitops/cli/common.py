@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Callable, Iterator, NoReturn, TypeVar
 
 import typer
 
-from ..problems import InputError
+from ccp_gitops.model.problems import InputError
 
 if TYPE_CHECKING:
-    from ..cache import Cache
+    from ccp_gitops.cache.disk import Cache
 
 EXIT_INPUT = 2
 EXIT_FAILURE = 1
@@ -29,7 +29,7 @@ ENGINE_CHOICES = {"argocd": ("argocd",), "flux": ("flux",), "both": ("argocd", "
 
 
 def source_dir(option: Path | None) -> Path:
-    from ..inputs import default_source
+    from ccp_gitops.source.inputs import default_source
 
     return option if option is not None else default_source(Path.cwd())
 
@@ -38,7 +38,7 @@ def repo_dir(option: Path | None) -> Path:
     """``--repo`` (checked as it was parsed), else ``$CCP_ENV_REPO``, else ``./env-repo``: exit 2 when it cannot be a repo."""
     if option is not None:
         return option
-    from .args import repo_problem
+    from ccp_gitops.cli.args import repo_problem
 
     path = Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
     problem = repo_problem(path)
@@ -74,8 +74,8 @@ def guarded(action: Callable[[], T], failure_code: int = EXIT_FAILURE, failures:
 
     ``failures`` are further exception types whose message is the whole story (e.g. DiffError).
     """
-    from ..commit import RepoError
-    from ..kustomize import KustomizeError
+    from ccp_gitops.checks.kustomize import KustomizeError
+    from ccp_gitops.repo.commit import RepoError
 
     expected: tuple[type[Exception], ...] = (RepoError, KustomizeError, *failures)
     try:
@@ -102,7 +102,7 @@ def is_terminal() -> bool:
 
 def disk_cache() -> Cache | None:
     """The disk cache: ``$CCP_CACHE`` (``off`` disables it), else ``~/.cache/ccp-gitops``."""
-    from ..cache import default_root, open_cache
+    from ccp_gitops.cache.disk import default_root, open_cache
 
     return open_cache(default_root(os.environ))
 

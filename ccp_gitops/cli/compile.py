@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import args
-from .common import (
+from ccp_gitops.cli import args
+from ccp_gitops.cli.common import (
     CRDS_HELP,
     ENGINE_HELP,
     JOBS_HELP,
@@ -53,7 +53,7 @@ def compile_command(
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
-    from ..write import run_compile
+    from ccp_gitops.repo.write import run_compile
 
     chosen = engines(engine)
     names = list(envs or [])

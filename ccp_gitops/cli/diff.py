@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 if TYPE_CHECKING:
-    from ..diff_model import DiffReport
-    from ..diff_text import Line
+    from ccp_gitops.diff.model import DiffReport
+    from ccp_gitops.diff.render.text import Line
 
-from . import args
-from .common import EXIT_INPUT, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, is_terminal, job_count, repo_dir, source_dir
+from ccp_gitops.cli import args
+from ccp_gitops.cli.common import EXIT_INPUT, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, is_terminal, job_count, repo_dir, source_dir
 
 FORMATS = ("text", "markdown", "json")
 EXIT_DIFFERENCES = 1
@@ -73,7 +73,7 @@ def diff_command(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences (like git diff --exit-code)."),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
-    from ..diff_markdown import MIN_MAX_BYTES
+    from ccp_gitops.diff.render.markdown import MIN_MAX_BYTES
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})", EXIT_INPUT)
@@ -84,25 +84,25 @@ def diff_command(
     names = list(envs or [])
 
     def run() -> DiffReport:
-        from ..diff import diff_revs, diff_source
+        from ccp_gitops.diff.compare import diff_revs, diff_source
 
         if from_rev is not None and to_rev is not None:
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
         return diff_source(source_dir(source), names, repo_dir(repo), from_rev, disk_cache(), job_count(jobs))
 
-    from ..diff_model import DiffError
+    from ccp_gitops.diff.model import DiffError
 
     report = guarded(run, EXIT_INPUT, (DiffError,))
     if fmt == "json":
-        from ..diff_json import render_json
+        from ccp_gitops.diff.render.json import render_json
 
         parts, suffix = [render_json(report)], "json"
     elif fmt == "markdown":
-        from ..diff_markdown import render_markdown
+        from ccp_gitops.diff.render.markdown import render_markdown
 
         parts, suffix = render_markdown(report, max_bytes), "md"
     else:
-        from ..diff_text import render_text, report_lines
+        from ccp_gitops.diff.render.text import render_text, report_lines
 
         if output_dir is None and is_terminal():
             _print_coloured(report_lines(report))

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from .common import SOURCE_HELP, guarded, source_dir
-from .output import FORMAT_HELP, TextOrJson, complete_component, complete_env, console, echo_json
+from ccp_gitops.cli.common import SOURCE_HELP, guarded, source_dir
+from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, complete_component, complete_env, console, echo_json
 
 HELP = """Show the effective values of one component in one environment and where each comes from.
 
@@ -37,10 +37,10 @@ def explain_command(
 ) -> None:
     from rich.text import Text
 
-    from ..explain import Explanation, explain, render
-    from ..pipeline import env_name
-    from ..resolve import resolve
-    from ..source import load_source
+    from ccp_gitops.compile.explain import Explanation, explain, render
+    from ccp_gitops.compile.pipeline import env_name
+    from ccp_gitops.compile.resolve import resolve
+    from ccp_gitops.source.tree import load_source
 
     def action() -> Explanation:
         loaded = load_source(source_dir(source))

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from .common import SOURCE_HELP, guarded, source_dir
-from .output import FORMAT_HELP, TextOrJson, echo_json
+from ccp_gitops.cli.common import SOURCE_HELP, guarded, source_dir
+from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, echo_json
 
 HELP = """Fetch the sources of a site repository (ccp-gitops.yaml sources:) into the local cache.
 
@@ -27,10 +27,10 @@ def fetch_command(
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help=FORMAT_HELP),
 ) -> None:
-    from ..fetch import FetchedSource, fetch_all
-    from ..problems import InputError, error
-    from ..inputs import SITE_FILE
-    from ..source import load_site
+    from ccp_gitops.model.problems import InputError, error
+    from ccp_gitops.source.fetch import FetchedSource, fetch_all
+    from ccp_gitops.source.inputs import SITE_FILE
+    from ccp_gitops.source.tree import load_site
 
     root = source_dir(source).resolve()
 

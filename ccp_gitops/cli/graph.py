@@ -10,9 +10,9 @@ from typing import Optional
 
 import typer
 
-from . import args
-from .common import EXIT_FAILURE, SOURCE_HELP, fail, guarded, source_dir
-from .output import complete_env
+from ccp_gitops.cli import args
+from ccp_gitops.cli.common import EXIT_FAILURE, SOURCE_HELP, fail, guarded, source_dir
+from ccp_gitops.cli.output import complete_env
 
 
 class GraphFormat(str, Enum):
@@ -42,10 +42,10 @@ def graph_command(
     output: Optional[Path] = typer.Option(None, "--output", "-o", callback=args.output_file, help="Write to this file instead of standard output."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
 ) -> None:
-    from .. import graph
-    from ..pipeline import env_name
-    from ..resolve import Environment, resolve
-    from ..source import load_source
+    from ccp_gitops.compile.pipeline import env_name
+    from ccp_gitops.compile.resolve import Environment, resolve
+    from ccp_gitops.order import graph
+    from ccp_gitops.source.tree import load_source
 
     def action() -> Environment:
         return resolve(load_source(source_dir(source)), env_name(env))

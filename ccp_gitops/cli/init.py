@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import guarded
-from .output import FORMAT_HELP, TextOrJson, echo_json
+from ccp_gitops.cli.common import guarded
+from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, echo_json
 
 HELP = """Create a site repository in DIR (new or empty): the overlays you own, layered over the
 catalogue shipped with ccp-gitops, so upgrading ccp-gitops upgrades the catalogue without copying it.
@@ -30,8 +30,8 @@ def init_command(
     update_schemas: bool = typer.Option(False, "--update-schemas", help="Only refresh .ccp-gitops/schemas/ of the existing site in DIR (after an upgrade)."),
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help=FORMAT_HELP),
 ) -> None:
-    from ..scaffold import Written, init_site
-    from ..scaffold import update_schemas as refresh
+    from ccp_gitops.source.scaffold import Written, init_site
+    from ccp_gitops.source.scaffold import update_schemas as refresh
 
     def action() -> Written:
         return refresh(directory) if update_schemas else init_site(directory, from_catalogue)

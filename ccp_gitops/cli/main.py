@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from .. import __version__
-from . import bundle as bundle_verb
-from . import compile as compile_verb
-from . import diff as diff_verb
-from . import explain as explain_verb
-from . import fetch as fetch_verb
-from . import graph as graph_verb
-from . import init as init_verb
-from . import plan as plan_verb
-from . import validate as validate_verb
+from ccp_gitops import __version__
+from ccp_gitops.cli import bundle as bundle_verb
+from ccp_gitops.cli import compile as compile_verb
+from ccp_gitops.cli import diff as diff_verb
+from ccp_gitops.cli import explain as explain_verb
+from ccp_gitops.cli import fetch as fetch_verb
+from ccp_gitops.cli import graph as graph_verb
+from ccp_gitops.cli import init as init_verb
+from ccp_gitops.cli import plan as plan_verb
+from ccp_gitops.cli import validate as validate_verb
 
 HELP = """Compile OpenStack control-plane components and environment overlays into a GitOps env repo.
 

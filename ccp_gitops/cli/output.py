@@ -37,7 +37,7 @@ def console() -> Any:
 
 def _source_for_completion(ctx: typer.Context) -> Path:
     """The source a completion looks at: --source when typed already, else the default."""
-    from .common import source_dir
+    from ccp_gitops.cli.common import source_dir
 
     given = ctx.params.get("source")
     return source_dir(Path(given) if given else None)
@@ -55,7 +55,7 @@ def complete_env(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def complete_component(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion of COMPONENT: every component the source (and a site's catalogue) defines."""
-    from ..inputs import PACKAGE_CATALOGUE, SITE_FILE
+    from ccp_gitops.source.inputs import PACKAGE_CATALOGUE, SITE_FILE
 
     root = _source_for_completion(ctx)
     names: set[str] = set()

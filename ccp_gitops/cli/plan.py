@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from . import args
-from .common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
+from ccp_gitops.cli import args
+from ccp_gitops.cli.common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
 component the order of its objects (Argo CD: phase, wave, kind, name; Flux: dependsOn, then apply stages).
@@ -27,9 +27,9 @@ FORMAT_NAMES = ("text", "json", "mermaid")
 
 
 def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path | None, branch: str | None) -> str:
-    from ..commit import RepoError, branch_head, open_repo, read_files
-    from ..pipeline import compile_all
-    from ..plan import FORMATS, PlanError, build_plan
+    from ccp_gitops.compile.parallel import compile_all
+    from ccp_gitops.order.plan import FORMATS, PlanError, build_plan
+    from ccp_gitops.repo.commit import RepoError, branch_head, open_repo, read_files
 
     compiled = compile_all(src, [env], engines=chosen, cache=disk_cache())[0]
     files = compiled.tree.files

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, job_count, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, job_count, source_dir
 
 HELP = """Run every check on environments — schemas of the inputs, layering, templates, strict
 Kubernetes and CRD schemas of every object, OpenStack options — and write nothing.
@@ -28,7 +28,7 @@ def validate_command(
     output_format: str = typer.Option("text", "--format", help="text or json."),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
-    from ..validate_env import validate_envs
+    from ccp_gitops.checks.validate_env import validate_envs
 
     if output_format not in ("text", "json"):
         fail(f"--format must be text or json, not {output_format!r}", 2)

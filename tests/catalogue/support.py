@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.assemble import JOB_BASE_NAME, pod_spec
-from ccp_gitops.pipeline import Compiled, compile_all
+from ccp_gitops.compile.assemble import JOB_BASE_NAME, pod_spec
+from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.pipeline import Compiled
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccp_gitops.assemble import Obj
-from ccp_gitops.check_schema import SchemaChecker
+from ccp_gitops.checks.k8s.schema import SchemaChecker
+from ccp_gitops.compile.assemble import Obj
 
 from .support import compiled, find, kustomize_build
 

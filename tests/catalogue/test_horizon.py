@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, objects, parse_ini
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, find, inventory
 from .workloads import check_volumes, config_keys, host_paths, mounted_files, node_label_sets, pod

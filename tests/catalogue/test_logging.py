@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, env_of, find, inventory
 
@@ -113,7 +113,7 @@ def test_other_outputs(source_copy: Path, output: str, name: str, expected: dict
 
 
 def test_output_host_cannot_inject_config(source_copy: Path) -> None:
-    from ccp_gitops.problems import InputError
+    from ccp_gitops.model.problems import InputError
 
     overlay = source_copy / "overlays" / "dev" / "env.yaml"
     overlay.write_text(overlay.read_text().replace(

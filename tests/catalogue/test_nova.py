@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini
 from .workloads import (
@@ -149,6 +150,18 @@ def test_compute_nodes_run_libvirt_and_ovs(catalogue: Path) -> None:
         assert labels in switch
 
 
+def test_fake_driver_compute_waits_for_no_node_pods(source_copy: Path) -> None:
+    """Nova's fake driver starts no guest and plugs no port: nova-compute waits for neither libvirt
+    nor the OVS agent (the e2e environment runs it so)."""
+    overlay = source_copy / "overlays" / "dev" / "env.yaml"
+    overlay.write_text(overlay.read_text().replace(
+        "  nova: {}\n", "  nova:\n    conf:\n      nova.conf:\n        DEFAULT: {compute_driver: fake.FakeDriver}\n"))
+    (result,) = compile_all(source_copy, ["dev"])
+    (ds,) = [o.body for o in result.objects if o.component == COMPONENT and o.id.kind == "DaemonSet"]
+    assert same_node_pods(ds) == []
+    assert waits(ds)["pods"] == [{"labels": {"app.kubernetes.io/name": "nova-conductor"}, "requireSameNode": False}]
+
+
 def test_db_init_one_user_three_databases(catalogue: Path) -> None:
     init = find(catalogue, "prod", COMPONENT, "Job", "nova-db-init")
     script = containers(init)[0]["command"][-1]
@@ -197,6 +210,11 @@ def test_ks_register_and_rabbit(catalogue: Path) -> None:
     assert "openstack service create --name nova --description \"OpenStack Compute\" compute" in register
     assert "internal http://nova-api:8774/v2.1" in register
     assert "public https://compute.openstack.example.com/v2.1" in register
+    # the role loop, run by a real shell, gives the service user each role (not one named "admin service")
+    (loop,) = [line for line in register.splitlines() if line.startswith("for role in ")]
+    roles = subprocess.run(["/bin/sh", "-c", loop + ' printf "%s\\n" "$role"; done'],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    assert roles == ["admin", "service", ""]
     rabbit = containers(find(catalogue, "prod", COMPONENT, "Job", "nova-rabbit-init"))[0]["command"][-1]
     assert "declare vhost name=nova" in rabbit
 

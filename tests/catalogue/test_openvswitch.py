@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, find, inventory
 from .workloads import check_volumes, config_keys, host_paths, mounted_files, node_label_sets, pod
@@ -39,7 +39,7 @@ def test_containers(catalogue: Path) -> None:
     ds = find(catalogue, "prod", COMPONENT, "DaemonSet", "openvswitch")
     db, vswitchd = containers(ds)
     assert (db["name"], vswitchd["name"]) == ("ovsdb-server", "ovs-vswitchd")
-    assert db["image"] == vswitchd["image"] == "quay.io/airshipit/openvswitch:2026.1-ubuntu_noble"
+    assert db["image"] == vswitchd["image"] == "quay.io/airshipit/openvswitch:ubuntu_noble-20260607"  # dated: no <release>- tag is published
     assert vswitchd["securityContext"]["privileged"] is True
     assert not db["securityContext"].get("privileged")
     assert "limits" not in vswitchd["resources"], "an OOM kill of ovs-vswitchd drops the node's datapath"

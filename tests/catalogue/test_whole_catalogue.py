@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from ccp_gitops.assemble import CONFIG_DIGEST, CONFIG_FILES, pod_spec
-from ccp_gitops.pipeline import compile_all
+from ccp_gitops.compile.assemble import CONFIG_DIGEST, CONFIG_FILES, pod_spec
+from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.assemble import pod_spec
+from ccp_gitops.compile.assemble import pod_spec
 
 from .support import compiled, objects, parse_ini
 

@@ -1,0 +1,1 @@
+"""Kubernetes checks: strict OpenAPI and CRD schemas, object names and metadata."""

@@ -1,0 +1,295 @@
+"""CustomResourceDefinitions: read CRD files (cached), and convert their OpenAPI v3 schemas to JSON Schema."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from ccp_gitops.cache.disk import Cache, digest
+from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, DATA_KEYWORDS, INT_BOUNDS, SCHEMA_MAP_KEYWORDS
+from ccp_gitops.model.problems import Location, Problem, warning
+
+# OpenAPI v3 (structural schema) keywords copied unchanged into JSON Schema.
+_CRD_PLAIN_KEYWORDS = (
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+)
+
+
+@dataclass(frozen=True)
+class CrdVersion:
+    name: str
+    served: bool
+    schema: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Crd:
+    group: str
+    kind: str
+    name: str
+    origin: Location
+    versions: tuple[CrdVersion, ...]
+
+    def served_names(self) -> list[str]:
+        return [v.name for v in self.versions if v.served]
+
+
+@dataclass(frozen=True)
+class CrdFile:
+    crds: tuple[Crd, ...]
+    problems: tuple[Problem, ...]
+
+
+def _strip_annotations(node: Any) -> Any:
+    """A CRD schema without descriptions (most of a CRD's bytes); property names are kept."""
+    if isinstance(node, list):
+        return [_strip_annotations(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ANNOTATION_KEYWORDS or key == "x-kubernetes-validations":
+            continue
+        if key in SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
+            out[key] = {name: _strip_annotations(sub) for name, sub in value.items()}
+        elif key in DATA_KEYWORDS:
+            out[key] = value
+        else:
+            out[key] = _strip_annotations(value)
+    return out
+
+
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+def read_crd_file(path: Path, cache: Cache | None = None) -> CrdFile:
+    """The CRDs of one file: from this process's memory, else the disk cache, else parsed."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return CrdFile((), (Problem(Location(str(path)), f"cannot read CRD file: {exc}"),))
+    return _crd_file(str(path), raw, cache)
+
+
+@lru_cache(maxsize=64)
+def _crd_file(path: str, raw: bytes, cache: Cache | None) -> CrdFile:
+    """Pure in (path, bytes): parsing 3 MB of CRDs takes a second, reading them back from the cache 20 ms."""
+    key = digest("crd", path, raw)
+    found = cache.load("crd", key) if cache is not None else None
+    if isinstance(found, CrdFile):
+        return found
+    parsed = _parse_crd_file(path, raw)
+    if cache is not None:
+        cache.store("crd", key, parsed)
+    return parsed
+
+
+def _parse_crd_file(path: str, raw: bytes) -> CrdFile:
+    """Parse the CRDs of one file; unreadable or malformed ones are problems."""
+    crds: list[Crd] = []
+    problems: list[Problem] = []
+    try:
+        documents = list(yaml.load_all(raw.decode("utf-8"), Loader=_yaml_loader()))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        return CrdFile((), (Problem(Location(path, line, col), f"cannot parse CRD file: {exc.problem}"),))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return CrdFile((), (Problem(Location(path), f"cannot read CRD file: {exc}"),))
+    for number, document in enumerate(documents, start=1):
+        if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
+            continue
+        where = Location(path)
+        label = f"document {number} ({(document.get('metadata') or {}).get('name', '?')})"
+        if document.get("apiVersion") != "apiextensions.k8s.io/v1":
+            problems.append(
+                Problem(
+                    where,
+                    f"{label}: only apiextensions.k8s.io/v1 CRDs are supported, "
+                    f"not {document.get('apiVersion')!r}",
+                )
+            )
+            continue
+        try:
+            spec = document["spec"]
+            group = str(spec["group"])
+            kind = str(spec["names"]["kind"])
+            versions = []
+            for entry in spec["versions"]:
+                schema = (entry.get("schema") or {}).get("openAPIV3Schema")
+                if not isinstance(schema, dict):
+                    problems.append(
+                        Problem(where, f"{label}: version {entry['name']} has no openAPIV3Schema")
+                    )
+                    schema = None
+                else:
+                    schema = _strip_annotations(schema)
+                versions.append(CrdVersion(str(entry["name"]), bool(entry.get("served", False)), schema))
+        except (KeyError, TypeError) as exc:
+            problems.append(Problem(where, f"{label}: malformed CustomResourceDefinition ({exc!r})"))
+            continue
+        crd_name = str((document.get("metadata") or {}).get("name") or f"{kind}.{group}")
+        crds.append(Crd(group, kind, crd_name, where, tuple(versions)))
+    return CrdFile(tuple(crds), tuple(problems))
+
+
+def crd_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml", ".json"} and p.is_file())
+
+
+def load_crds(crd_dirs: Sequence[Path], cache: Cache | None = None) -> tuple[dict[tuple[str, str], Crd], list[Problem]]:
+    """(group, kind) -> CRD over every file of ``crd_dirs``; a later one overrides (a differing override warns)."""
+    crds: dict[tuple[str, str], Crd] = {}
+    problems: list[Problem] = []
+    for directory in crd_dirs:
+        if not directory.is_dir():
+            raise NotADirectoryError(f"CRD directory {directory} does not exist")
+        for path in crd_files(directory):
+            loaded = read_crd_file(path, cache)
+            problems.extend(loaded.problems)
+            for crd in loaded.crds:
+                previous = crds.get((crd.group, crd.kind))
+                if previous is not None and previous.versions != crd.versions:
+                    problems.append(
+                        warning(
+                            crd.origin.path,
+                            crd.origin.line,
+                            crd.origin.col,
+                            f"CRD {crd.name} overrides the different one in {previous.origin.path}",
+                        )
+                    )
+                crds[(crd.group, crd.kind)] = crd
+    return crds, problems
+
+
+def _python_regex(pattern: Any) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError):
+        return False
+    return True
+
+
+def _openapi_to_jsonschema(
+    node: Mapping[str, Any], object_meta: Mapping[str, Any], *, structural: bool = True
+) -> dict[str, Any]:
+    """Convert one node of a CRD's structural OpenAPI v3 schema to JSON Schema 2020-12.
+
+    ``structural`` is False inside allOf/anyOf/oneOf/not, where Kubernetes only allows value
+    validations: no unknown-field strictness is added there.
+    """
+    out: dict[str, Any] = {}
+    nullable = node.get("nullable") is True
+    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    embedded = node.get("x-kubernetes-embedded-resource") is True
+    int_or_string = node.get("x-kubernetes-int-or-string") is True
+
+    types: list[str] = []
+    if int_or_string:
+        types = ["integer", "string"]
+    elif isinstance(node.get("type"), str):
+        types = [node["type"]]
+    if types:
+        if nullable:
+            types.append("null")
+        out["type"] = types[0] if len(types) == 1 else types
+
+    for keyword in _CRD_PLAIN_KEYWORDS:
+        if keyword in node:
+            out[keyword] = node[keyword]
+    if "pattern" in out and not _python_regex(out["pattern"]):
+        del out["pattern"]  # RE2-only syntax: better unchecked than a crash
+    if nullable and "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    # OpenAPI 3.0 exclusive bounds are booleans next to minimum/maximum.
+    if node.get("exclusiveMinimum") is True and "minimum" in out:
+        out["exclusiveMinimum"] = out.pop("minimum")
+    if node.get("exclusiveMaximum") is True and "maximum" in out:
+        out["exclusiveMaximum"] = out.pop("maximum")
+    bounds = INT_BOUNDS.get(node.get("format", "")) if "integer" in types else None
+    if bounds is not None:
+        out.setdefault("minimum", bounds[0])
+        out.setdefault("maximum", bounds[1])
+
+    properties: dict[str, Any] = {}
+    for name, sub in (node.get("properties") or {}).items():
+        properties[name] = _openapi_to_jsonschema(sub, object_meta, structural=structural)
+    if embedded:
+        properties.setdefault("apiVersion", {"type": "string", "minLength": 1})
+        properties.setdefault("kind", {"type": "string", "minLength": 1})
+        properties["metadata"] = _metadata_schema(node.get("properties", {}).get("metadata"), object_meta)
+    if properties:
+        out["properties"] = properties
+
+    required = list(node.get("required") or ())
+    if embedded:
+        required += [key for key in ("apiVersion", "kind") if key not in required]
+    # The API server applies defaults before validating, so a defaulted field may be omitted.
+    defaulted = {name for name, sub in (node.get("properties") or {}).items() if "default" in sub}
+    required = [name for name in required if name not in defaulted]
+    if required:
+        out["required"] = required
+
+    additional = node.get("additionalProperties")
+    if isinstance(additional, dict):
+        out["additionalProperties"] = _openapi_to_jsonschema(additional, object_meta, structural=structural)
+    elif isinstance(additional, bool):
+        out["additionalProperties"] = additional
+    elif structural and not preserve and (properties or types == ["object"] or types == ["object", "null"]):
+        # Kubernetes prunes unknown fields, and strict field validation rejects them.
+        out["additionalProperties"] = False
+
+    items = node.get("items")
+    if isinstance(items, dict):
+        out["items"] = _openapi_to_jsonschema(items, object_meta, structural=structural)
+
+    if not int_or_string:  # controller-gen repeats int-or-string as anyOf [integer, string]
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            if keyword in node:
+                out[keyword] = [
+                    _openapi_to_jsonschema(sub, object_meta, structural=False) for sub in node[keyword]
+                ]
+    if isinstance(node.get("not"), dict):
+        out["not"] = _openapi_to_jsonschema(node["not"], object_meta, structural=False)
+    return out
+
+
+def _metadata_schema(declared: Any, object_meta: Mapping[str, Any]) -> dict[str, Any]:
+    """ObjectMeta, narrowed by whatever the CRD declares for metadata (e.g. a name pattern)."""
+    if isinstance(declared, dict) and (declared.get("properties") or declared.get("required")):
+        narrowed = _openapi_to_jsonschema(declared, object_meta, structural=False)
+        narrowed.pop("type", None)
+        return {"allOf": [dict(object_meta), narrowed]}
+    return dict(object_meta)
+
+
+def custom_resource_schema(root: Mapping[str, Any], object_meta: Mapping[str, Any]) -> dict[str, Any]:
+    schema = _openapi_to_jsonschema(root, object_meta)
+    properties = schema.setdefault("properties", {})
+    # apiVersion, kind and metadata are implicit at the root of every custom resource.
+    properties["apiVersion"] = {"type": "string"}
+    properties["kind"] = {"type": "string"}
+    properties["metadata"] = _metadata_schema((root.get("properties") or {}).get("metadata"), object_meta)
+    if "additionalProperties" not in schema and root.get("x-kubernetes-preserve-unknown-fields") is not True:
+        schema["additionalProperties"] = False
+    schema["type"] = "object"
+    return schema
+

@@ -1,0 +1,1 @@
+"""OpenStack checks: config values against each release's real option catalogue."""

@@ -1,0 +1,149 @@
+"""Compile many environments, in order, in this process or in a pool of worker processes.
+
+Results come back in the order the environments were named, whatever order the workers finish
+in, so a parallel compile writes exactly what a sequential one writes. Workers are forked from
+the loaded session where the platform allows it (nothing is loaded twice) and otherwise open
+the source themselves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ccp_gitops.cache.disk import Cache
+from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+from ccp_gitops.model.problems import InputError, Problem
+from ccp_gitops.source.inputs import env_name
+
+Progress = Callable[[str], None]  # called with each environment's name once it is compiled
+POLL_SECONDS = 0.5
+
+
+Result = tuple[int, "Compiled | None", "list[Problem] | str"]
+
+
+def _slim(compiled: Compiled, keep_objects: bool) -> Compiled:
+    return compiled if keep_objects else replace(compiled, objects=[])
+
+
+def _work(setup: Session | SessionSpec, tasks: Any, results: Any, keep_objects: bool) -> None:
+    """A worker: compile the environments it takes from ``tasks`` until the end marker."""
+    session: Session | None = None
+    failure: list[Problem] = []
+    try:
+        session = setup if isinstance(setup, Session) else setup.open()
+    except InputError as exc:  # the parent loaded the same source: only a concurrent edit gets here
+        failure = exc.problems
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        index, name = task
+        if session is None:
+            results.put((index, None, failure))
+            continue
+        try:
+            results.put((index, _slim(session.compile(name), keep_objects), []))
+        except InputError as exc:
+            results.put((index, None, exc.problems))
+        except Exception:
+            results.put((index, None, traceback.format_exc()))
+
+
+def _pool(session: Session, names: list[str], jobs: int, keep_objects: bool) -> Iterator[Result]:
+    """Results of ``names`` from ``jobs`` worker processes, in the order they finish."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    setup: Session | SessionSpec = session if context.get_start_method() == "fork" else session.spec
+    tasks, results = context.Queue(), context.Queue()
+    for task in enumerate(names):
+        tasks.put(task)
+    workers = [context.Process(target=_work, args=(setup, tasks, results, keep_objects), daemon=True) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+        tasks.put(None)
+    try:
+        for _ in names:
+            while True:
+                try:
+                    yield results.get(timeout=POLL_SECONDS)
+                    break
+                except queue.Empty:
+                    if not any(w.is_alive() for w in workers):
+                        raise RuntimeError("every compile worker exited before finishing") from None
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+def compile_each(
+    session: Session,
+    names: list[str],
+    jobs: int = 1,
+    progress: Progress | None = None,
+    keep_objects: bool = True,
+) -> Iterator[Compiled]:
+    """Compile ``names`` (duplicates once) and yield them in that order; then raise every problem together.
+
+    ``jobs`` > 1 compiles in worker processes; ``keep_objects=False`` drops each result's objects
+    (a fleet's memory then holds files, not object trees).
+    """
+    names = list(dict.fromkeys(names))
+    problems: list[Problem] = []
+    if jobs <= 1 or len(names) <= 1:
+        for name in names:
+            try:
+                compiled = session.compile(name)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            finally:
+                if progress is not None:
+                    progress(name)
+            yield _slim(compiled, keep_objects)
+    else:
+        done: dict[int, Compiled | None] = {}
+        following = 0
+        for index, item, found in _pool(session, names, min(jobs, len(names)), keep_objects):
+            if isinstance(found, str):
+                raise RuntimeError(f"compiling env/{names[index]} failed:\n{found}")
+            problems.extend(found)
+            done[index] = item
+            if progress is not None:
+                progress(names[index])
+            while following in done:
+                ready = done.pop(following)
+                following += 1
+                if ready is not None:
+                    yield ready
+    if problems:
+        raise InputError(problems)
+
+
+def compile_all(
+    source_dir: Path,
+    names: list[str],
+    crds: list[Path] | None = None,
+    check: bool = True,
+    engines: list[str] | None = None,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    keep_objects: bool = True,
+) -> list[Compiled]:
+    """Compile the named environments; every problem of every environment is raised together.
+
+    ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
+    ``engines`` overrides the overlays' delivery.engines. ``cache`` keeps parsed inputs, renders,
+    checks and emitted objects on disk; ``jobs`` compiles environments in that many processes.
+    The result is the same with or without either. ``keep_objects=False`` leaves each result's
+    ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
+    """
+    session = SessionSpec(source_dir, crds, check, engines, cache).open()
+    return list(compile_each(session, [env_name(n) for n in names], jobs, keep_objects=keep_objects))

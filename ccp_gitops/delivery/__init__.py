@@ -1,0 +1,1 @@
+"""Delivery: the Argo CD and Flux objects that apply an environment's tree, and their settings."""

@@ -1,0 +1,1 @@
+"""The types every stage shares: problems with locations, object identity, objects, environments, locks."""

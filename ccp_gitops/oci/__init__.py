@@ -1,0 +1,1 @@
+"""OCI artifacts: reproducible image layouts and Flux bundles of an environment."""

@@ -1,0 +1,1 @@
+"""The env git repository: read trees and files, write and commit compiled trees."""

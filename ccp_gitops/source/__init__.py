@@ -1,0 +1,1 @@
+"""The inputs: find, fetch, load and validate the source tree (base/, components/, overlays/) and its schemas."""
