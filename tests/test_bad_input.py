@@ -146,6 +146,23 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
         PROD,
         "did you mean 'keystone.conf'?",
     ),
+    # inputs that would exhaust memory, time or the stack: a located error, never a traceback
+    "template-huge-range": (_append(MEMCACHED_T, "# {% for i in range(100000000) %}x{% endfor %}\n"), MEMCACHED_T, "template exceeds a resource bound"),
+    "template-recursion": (_append(MEMCACHED_T, "# {% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}\n"), MEMCACHED_T, "template recursion too deep"),
+    "template-doubling": (
+        _append(MEMCACHED_T, "# {% set ns = namespace(a=[1]) %}{% for i in range(40) %}{% set ns.a = ns.a + ns.a %}{% endfor %}\n"),
+        MEMCACHED_T,
+        "'+' would make 1,048,576 items",
+    ),
+    "template-huge-string": (_append(MEMCACHED_T, '# {{ "x" * 100000000 }}\n'), MEMCACHED_T, "'*' would make 100,000,000 items"),
+    "template-huge-power": (_append(MEMCACHED_T, "# {{ 7 ** 99999 }}\n"), MEMCACHED_T, "'**' would make a number over 4096 bits"),
+    "template-wide-center": (_append(MEMCACHED_T, '# {{ "x" | center(999999999) }}\n'), MEMCACHED_T, "center with an argument over 10,000"),
+    "template-wide-ljust": (_append(MEMCACHED_T, '# {{ "x".ljust(999999999) }}\n'), MEMCACHED_T, "str.ljust() with an argument over 10,000"),
+    "template-wide-format": (_append(MEMCACHED_T, '# {{ "%0999999999d" % 1 }}\n'), MEMCACHED_T, "format width over 10,000"),
+    "template-huge-output": (_append(MEMCACHED_T, '# {% for i in range(100000) %}{{ "x" * 200 }}{% endfor %}\n'), MEMCACHED_T, "rendered output over 16 MiB"),
+    "yaml-many-keys": (_append(PROD, "values:\n" + "".join(f"  k{i}: {i}\n" for i in range(12000))), PROD, "document has more than 20000 nodes"),
+    "yaml-huge-flow-list": (_append("components/memcached/component.yaml", "x: [" + ", ".join(["1"] * 25000) + "]\n"), "components/memcached/component.yaml", "document has more than 20000 nodes"),
+    "yaml-deep-mapping": (_append(PROD, "values:\n  deep: " + "{a: " * 80 + "1" + "}" * 80 + "\n"), PROD, "nesting deeper than 64 levels"),
     # problems about a value point at the overlay that set it, not at the component
     "section-in-overlay": (
         _edit(PROD, "  nova:\n", "  nova:\n    conf:\n      nova.conf:\n        bogus_section: {a: 1}\n"),

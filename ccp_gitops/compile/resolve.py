@@ -48,9 +48,10 @@ def merge(target: dict[str, Any], origins: Origins, data: Any, layer: Layer, pat
                 origins.setdefault(here, []).append(layer.doc.locate(layer.at + here))
             merge(target[key], origins, value, layer, here, keys)
             continue
-        # a replaced subtree forgets the origins of what it replaces
-        for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
-            del origins[stale]
+        # a replaced subtree forgets the origins of what it replaces (only a mapping has origins below it)
+        if isinstance(target.get(key), dict):
+            for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
+                del origins[stale]
         target[key] = copy.deepcopy(value)
         _record(origins, value, layer, here)
         if keys is not None and isinstance(value, dict):

@@ -14,6 +14,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ccp_gitops.compile.bounds import BoundedSandbox, ResourceLimit, bound_filters, join_bounded, time_limit
 from ccp_gitops.model.problems import Location, Problem
 
 # A string matching this is inserted into a manifest as it is; anything else is JSON-quoted,
@@ -129,7 +130,7 @@ def digest(value: Any, length: int = 16) -> str:
 def environment(
     templates: dict[str, str], finalize: Callable[[Any], Any], autoescape: bool, bytecode_cache: BytecodeCache | None
 ) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         loader=FunctionLoader(lambda name: (templates[name], name, lambda: True) if name in templates else None),
         undefined=StrictUndefined,
         finalize=finalize,
@@ -141,6 +142,7 @@ def environment(
     )
     env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json, sh=shell_quote)
     env.globals.update(digest=digest, fail=fail)
+    bound_filters(env)
     return env
 
 
@@ -185,7 +187,14 @@ def _template_line(exc: BaseException, name: str) -> int:
 
 def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any], problems: list[Problem]) -> str | None:
     try:
-        return env.get_template(name).render(context)
+        with time_limit():
+            return join_bounded(env.get_template(name).generate(context))
+    except ResourceLimit as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template exceeds a resource bound: {exc.message}"))
+    except RecursionError as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), "template recursion too deep"))
+    except (MemoryError, OverflowError) as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template exceeds a resource bound: {type(exc).__name__}: {exc}"))
     except TemplateSyntaxError as exc:
         problems.append(Problem(Location(exc.name or name, exc.lineno or 0, 1), f"template syntax error: {exc.message}"))
     except SecurityError as exc:
