@@ -25,3 +25,6 @@ def test_wheel_contains_catalogue_and_schemas(tmp_path: Path) -> None:
         "ccp_gitops/_catalogue/schemas/openstack/2026.1/keystone.conf.json",
     ):
         assert needed in names, needed
+    # the catalogue's templates compiled at build time (ccp_gitops/precompiled.py)
+    compiled = [n for n in names if n.startswith("ccp_gitops/_precompiled/t_") and n.endswith(".py")]
+    assert len(compiled) >= len(list(ROOT.glob("components/*/templates/*.yaml.j2"))), len(compiled)

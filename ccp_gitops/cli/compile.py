@@ -24,6 +24,8 @@ from ccp_gitops.cli.common import (
     source_dir,
 )
 
+SHARD_RETRIES = 8  # shards that finish together land one after another; each retry only rewrites trees
+
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
 ENV is env/prod, overlays/prod or prod.
@@ -35,6 +37,8 @@ Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
 Example: ccp-gitops compile env/prod --engine both
 
 Example: ccp-gitops compile --all --jobs 0
+
+Example: ccp-gitops compile --all --shard 2/8   # one of 8 CI jobs (docs/sharding.md)
 
 Parsed inputs, renders and checks are cached in $CCP_CACHE (default ~/.cache/ccp-gitops;
 CCP_CACHE=off disables it): an unchanged environment is reported without being compiled.
@@ -52,6 +56,11 @@ def compile_command(
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", metavar="K/N",
+        help="Compile only shard K of N (a deterministic 1/N of the environments, by name); shards land "
+        "through the same compare-and-swap, retried when another shard landed first.",
+    ),
 ) -> None:
     from ccp_gitops.repo.write import run_compile
 
@@ -62,10 +71,23 @@ def compile_command(
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
         fail("name at least one environment (e.g. env/prod), or --all", 2)
+    retries = 0
+    if shard is not None:
+        from ccp_gitops.compile.shard import parse_shard, select_shard
+
+        try:
+            k, n = parse_shard(shard)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        names = select_shard(list(dict.fromkeys(names)), k, n)
+        retries = SHARD_RETRIES
+        if not names:
+            typer.echo(f"shard {k}/{n}: no environment falls in this shard")
+            return
     workers = job_count(jobs)
     with progress_bar(len(set(names)), "compiling") as progress:
         lines, warnings = guarded(
-            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress)
+            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress, retries)
         )
     for warning in warnings:
         typer.echo(warning, err=True)

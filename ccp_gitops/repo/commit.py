@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import struct
+import time
 import subprocess
 import zlib
 from dataclasses import dataclass, field
@@ -30,6 +32,10 @@ Tree = dict[str, Union[bytes, "Tree"]]  # name -> binary sha of a blob, or a sub
 
 class RepoError(Exception):
     """The env repo is in a state we must not touch (dirty, moved concurrently, not a repo)."""
+
+
+class BranchMoved(RepoError):
+    """The compare-and-swap of the branch failed: another writer committed first."""
 
 
 class RepoLike(Protocol):
@@ -77,6 +83,7 @@ class CommitResult:
     branch: str
     old: str | None
     new: str | None
+    retried: int = 0  # how often the branch had moved and the commit was made again on top
 
     @property
     def changed(self) -> bool:
@@ -269,12 +276,17 @@ def commit_files(
     replace: dict[str, dict[str, bytes]],
     message: str,
     base_branch: str | None = None,
+    retries: int = 0,
 ) -> CommitResult:
     """Replace each folder in ``replace`` (prefix -> path -> bytes) by the given files; commit; CAS the ref.
 
     ``base_branch`` starts a new ``branch`` from another branch's head (for review branches).
+    When the branch moved meanwhile (another writer's compare-and-swap won), the commit is made
+    again on top of the new head, at most ``retries`` times: the folders in ``replace`` are
+    replaced as a whole, so writers of disjoint folders (the shards of a fleet) all land, one
+    after another, in a linear history.
     """
-    from ccp_gitops.repo.worktree import begin_update, checked_out, finish_update, recover_work_tree, refuse_dirty, refuse_locks
+    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty, refuse_locks
 
     env_repo = _as_env_repo(repo)
     with_work_tree = checked_out(env_repo, branch)
@@ -282,6 +294,20 @@ def commit_files(
         recover_work_tree(env_repo, branch)
         refuse_dirty(env_repo)
     refuse_locks(env_repo, branch)
+    for attempt in range(retries + 1):
+        try:
+            result = _commit_once(env_repo, branch, replace, message, base_branch, with_work_tree)
+            return CommitResult(result.branch, result.old, result.new, attempt)
+        except BranchMoved:
+            if attempt == retries:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # desynchronise writers that collided
+    raise AssertionError("unreachable")
+
+
+def _commit_once(
+    env_repo: EnvRepo, branch: str, replace: dict[str, dict[str, bytes]], message: str, base_branch: str | None, with_work_tree: bool
+) -> CommitResult:
     old = branch_head(env_repo, branch)
     start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
     pending = _Pending()
@@ -317,6 +343,8 @@ def commit_files(
     env.setdefault("GIT_COMMITTER_EMAIL", env["GIT_AUTHOR_EMAIL"])
     args = ["commit-tree", tree] + (["-p", start] if start else [])
     new = env_repo.run(*args, data=message.encode(), env=env).stdout.decode().strip()
+    from ccp_gitops.repo.worktree import begin_update, finish_update
+
     if with_work_tree:
         begin_update(env_repo, new)
     _update_ref(env_repo, branch, new, old)
@@ -336,7 +364,7 @@ def _update_ref(repo: EnvRepo, branch: str, new: str, old: str | None) -> None:
         current = branch_head(repo, branch)
         if current == old:  # not a concurrent writer: a lock, a full disk, a permission
             raise RepoError(f"git update-ref failed in {repo.working_tree_dir or repo.git_dir}: {git_error(proc)}; nothing was written")
-        raise RepoError(
+        raise BranchMoved(
             f"branch {branch!r} moved while compiling (expected {(old or 'no branch')[:12]}, found {(current or 'none')[:12]}): "
             "another writer committed first; nothing was written — compile again"
         )

@@ -185,13 +185,15 @@ def run_compile(
     cache: Cache | None = None,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    retries: int = 0,
 ) -> tuple[list[str], list[str]]:
     """Compile ``names`` from ``source`` into the env repo; return (lines to print, warnings).
 
     With a ``cache``, an environment whose inputs are those of a recorded compile, and whose
     recorded tree the env repo already holds, is reported unchanged without being compiled
     (``fastpath``). ``jobs`` compiles environments in that many processes; ``progress`` is
-    called as each environment is done.
+    called as each environment is done. ``retries``: how often to land again on top of a branch
+    that another writer moved meanwhile (shards of one fleet write disjoint folders).
     """
     wanted = list(dict.fromkeys(env_name(n) for n in names))
     before = read_inputs(source, crds, options(True, engines)) if cache is not None else None
@@ -258,12 +260,14 @@ def run_compile(
         {c.tree.root: c.tree.files for c in to_write},
         commit_message(changes, to_write, message),
         base_branch=default_branch if target != default_branch else None,
+        retries=retries,
     )
     where = repo.working_tree_dir or repo.git_dir
     if result.changed and result.new:
         for change in changes:
             lines.append(f"env/{change.env}: {change.summary()}")
-        lines.append(f"committed {result.new[:12]} on {target} in {where}")
+        again = f" (landed on top of {result.retried} other commit{'s' if result.retried > 1 else ''})" if result.retried else ""
+        lines.append(f"committed {result.new[:12]} on {target} in {where}{again}")
     else:
         lines.append(f"nothing to commit on {target} in {where}")
     return lines, warnings
