@@ -42,27 +42,31 @@ class StandInDNS:
     names: dict[str, str]
     sock: socket.socket = field(init=False)
     thread: threading.Thread = field(init=False)
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((self.ip, 53))
+        self.sock.settimeout(0.2)
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 query, peer = self.sock.recvfrom(4096)
-            except OSError:
-                return  # closed
+            except TimeoutError:
+                continue
             try:
                 self.sock.sendto(dns_answer(query, self.names), peer)
             except (IndexError, struct.error, OSError):
                 continue  # a malformed query gets no answer, as from a real server
 
     def close(self) -> None:
+        """Stop answering (queries then go unanswered or are refused, as when the DNS is down)."""
+        self.stopping.set()
+        self.thread.join()
         self.sock.close()
-        self.thread.join(timeout=5)
 
 
 @dataclass
