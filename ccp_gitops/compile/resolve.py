@@ -106,6 +106,8 @@ class Environment:
     settings: dict[str, Any]
     settings_origins: Origins
     components: dict[str, ComponentValues] = field(default_factory=dict)
+    # set while compiling a phase of a release upgrade: what templates see as ``env.upgrade``
+    upgrade: dict[str, Any] | None = None
 
     @property
     def namespace(self) -> str:
@@ -151,10 +153,11 @@ def overlay_chain(source: Source, env: str) -> list[str]:
     return list(reversed(chain))
 
 
-def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment:
+def resolve(source: Source, env: str, cache: Cache | None = None, release: str | None = None) -> Environment:
     """Merge base, component defaults and the overlay chain for ``env``; order the components.
 
-    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas.
+    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas. ``release``
+    replaces the overlays' ``openstack_release`` (the two sides of a release upgrade).
     """
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
@@ -188,6 +191,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
             where = source.overlays[env].locate(())
             problems.append(Problem(where, f"{key!r} is set neither in base/defaults.yaml nor in the overlay chain {' -> '.join(chain)}"))
     raise_if_errors(problems)
+    if release is not None:
+        settings["openstack_release"] = release
     environment = Environment(env, chain, settings, settings_origins)
     release = str(settings["openstack_release"])
     if release not in releases:

@@ -21,7 +21,7 @@ from ccp_gitops.repo.commit import (
     tree_entries,
 )
 from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
-from ccp_gitops.model.problems import Location, Problem
+from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled
@@ -106,6 +106,16 @@ def _release_warnings(compiled: Compiled, old_lock: dict[str, Any]) -> list[Prob
     old_release = str(old_lock.get("openstack_release") or compiled.env.release)
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in compiled.env.components}
     return upgrade_problems(compiled.env, old_release, docs)
+
+
+def _refuse_release_changes(compiled: list[Compiled], old_locks: dict[str, bytes | None]) -> None:
+    """A release change, or any compile during an unfinished upgrade, goes through ``ccp-gitops upgrade``."""
+    from ccp_gitops.upgrade.guard import compile_problems
+    from ccp_gitops.upgrade.state import deployed
+
+    problems = [p for c in compiled for p in compile_problems(c.env, deployed(_lock(old_locks.get(c.tree.root))))]
+    if problems:
+        raise InputError(problems)
 
 
 def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: str | None) -> str:
@@ -224,6 +234,7 @@ def run_compile(
     roots = [c.tree.root for c in compiled]
     old_files = tree_entries(repo, base, roots) if repo is not None and base else {}
     old_locks = dict(zip(roots, read_blobs(repo, [f"{base}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and base else {}
+    _refuse_release_changes([by_name[n] for n in wanted if n not in unchanged], old_locks)
     lines: list[str] = []
     changes: list[EnvChange] = []
     to_write: list[Compiled] = []
