@@ -18,7 +18,6 @@ from ccp_gitops.repo.commit import (
     commit_files,
     open_repo,
     read_blobs,
-    recover_work_tree,
     tree_entries,
 )
 from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
@@ -167,6 +166,23 @@ def _known_unchanged(repo: EnvRepo | None, base: str | None, known: dict[str, Ou
     return {name for name, raw in zip(known, locks) if _lock(raw).get("tree_digest") == known[name].tree_digest}
 
 
+def _ready(repo: EnvRepo, branch: str) -> None:
+    """Repair what a failed compile left half done; refuse a checkout that differs from the branch (never "unchanged" over it)."""
+    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty
+
+    recover_work_tree(repo, branch)
+    if checked_out(repo, branch):
+        refuse_dirty(repo)
+
+
+def _start_branch(repo: EnvRepo, branch: str, base: str) -> str:
+    """A new ``--branch`` over an unchanged environment: the branch starts at the commit that holds it."""
+    from ccp_gitops.repo.commit import create_branch
+
+    create_branch(repo, branch, base)
+    return f"created branch {branch} at {base[:12]} in {repo.working_tree_dir or repo.git_dir}"
+
+
 def run_compile(
     source: Path,
     names: list[str],
@@ -205,7 +221,7 @@ def run_compile(
     target = branch or default_branch
     repo = None if dry_run and not repo_path.exists() else open_repo(repo_path, create=not dry_run)
     if repo is not None and not dry_run:
-        recover_work_tree(repo, target)
+        _ready(repo, target)
     head = branch_head(repo, target) if repo is not None else None
     base = head if head is not None else (branch_head(repo, default_branch) if repo is not None else None)
     unchanged = _known_unchanged(repo, base, known)
@@ -241,9 +257,13 @@ def run_compile(
             lines.append(f"env/{name}: would {change.summary()}")
             for kind, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
                 lines.extend(f"  {sign} {path}" for path in change.files[kind])
-    if dry_run or not to_write or repo is None:
+    if dry_run or repo is None:
         if dry_run:
             lines.append("dry run: nothing was written")
+        return lines, warnings
+    if not to_write:
+        if head is None and base is not None and branch is not None:
+            lines.append(_start_branch(repo, target, base))
         return lines, warnings
     result: CommitResult = commit_files(
         repo,

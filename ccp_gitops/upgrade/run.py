@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, recover_work_tree, tree_entries
+from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, tree_entries
+from ccp_gitops.repo.worktree import recover_work_tree
 from ccp_gitops.source.inputs import LOCK_FILE, env_name
 from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
 from ccp_gitops.model.problems import InputError, error
