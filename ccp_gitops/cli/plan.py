@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
@@ -20,6 +21,8 @@ Example: ccp-gitops plan env/prod
 Example: ccp-gitops plan env/prod --engine flux --format json
 
 Example: ccp-gitops plan env/prod --format mermaid
+
+Example: ccp-gitops plan env/prod --to 2026.2   (the phases of a release upgrade, see `ccp-gitops upgrade`)
 """
 
 FORMAT_NAMES = ("text", "json", "mermaid")
@@ -50,10 +53,19 @@ def plan_command(
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     fmt: str = typer.Option("text", "--format", metavar="text|json|mermaid", help="Output: text (default), json, or the mermaid waves diagram."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
-    repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+    repo: Optional[Path] = typer.Option(None, "--repo", callback=args.repo_path, help="Plan what is committed in this env repo instead of compiling the source."),
+    branch: Optional[str] = typer.Option(None, "--branch", callback=args.branch, help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="RELEASE", help="The phases of an upgrade to this OpenStack release, from the release the env repo (--repo) runs, else the source's."),
 ) -> None:
     chosen = engines(engine)
+    if to is not None:
+        from ccp_gitops.compile.pipeline import SessionSpec
+        from ccp_gitops.upgrade.run import UpgradeRequest, plan_text
+
+        spec = SessionSpec(source_dir(source), None, True, chosen, disk_cache())
+        request = UpgradeRequest(env, to, dry_run=True)
+        typer.echo(guarded(lambda: plan_text(spec, request, repo, branch)), nl=False)
+        return
     if fmt not in FORMAT_NAMES:
         fail(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}", EXIT_INPUT)
     src = source_dir(source)

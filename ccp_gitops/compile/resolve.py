@@ -34,20 +34,35 @@ class Layer:
     label: str
 
 
-def merge(target: dict[str, Any], origins: Origins, data: Any, layer: Layer, path: YamlPath = ()) -> None:
-    """Deep-merge ``data`` into ``target``: mappings merge, anything else (lists too) replaces."""
+def merge(target: dict[str, Any], origins: Origins, data: Any, layer: Layer, path: YamlPath = (), keys: Origins | None = None) -> None:
+    """Deep-merge ``data`` into ``target``: mappings merge, anything else (lists too) replaces.
+
+    ``origins`` gets where each leaf was set; ``keys``, where each mapping key was written.
+    """
     for key, value in data.items():
         here = path + (key,)
+        if keys is not None:
+            keys.setdefault(here, []).append(layer.doc.locate_key(layer.at + here))
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             if not value:
                 origins.setdefault(here, []).append(layer.doc.locate(layer.at + here))
-            merge(target[key], origins, value, layer, here)
+            merge(target[key], origins, value, layer, here, keys)
             continue
-        # a replaced subtree forgets the origins of what it replaces
-        for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
-            del origins[stale]
+        # a replaced subtree forgets the origins of what it replaces (only a mapping has origins below it)
+        if isinstance(target.get(key), dict):
+            for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
+                del origins[stale]
         target[key] = copy.deepcopy(value)
         _record(origins, value, layer, here)
+        if keys is not None and isinstance(value, dict):
+            _record_keys(keys, value, layer, here)
+
+
+def _record_keys(keys: Origins, value: dict[str, Any], layer: Layer, path: YamlPath) -> None:
+    for key, sub in value.items():
+        keys.setdefault(path + (key,), []).append(layer.doc.locate_key(layer.at + path + (key,)))
+        if isinstance(sub, dict):
+            _record_keys(keys, sub, layer, path + (key,))
 
 
 def _record(origins: Origins, value: Any, layer: Layer, path: YamlPath) -> None:
@@ -68,13 +83,16 @@ class ComponentValues:
     values: dict[str, Any]
     origins: Origins
     wave: int = 0
+    keys: Origins = field(default_factory=dict)  # where each mapping key was written, lowest layer first
 
     def origin(self, path: YamlPath) -> Location | None:
-        """Where the effective value at ``path`` was set (the last layer that set it)."""
+        """Where the effective value at ``path`` was set (the last layer that set it, or wrote its key)."""
         probe = tuple(path)
         while probe:
             if probe in self.origins:
                 return self.origins[probe][-1]
+            if probe in self.keys:
+                return self.keys[probe][-1]
             probe = probe[:-1]
         return None
 
@@ -90,6 +108,8 @@ class Environment:
     components: dict[str, ComponentValues] = field(default_factory=dict)
     # what the release's images are known to contain (the matrix entry's ``facts``)
     image_facts: dict[str, Any] = field(default_factory=dict)
+    # set while compiling a phase of a release upgrade: what templates see as ``env.upgrade``
+    upgrade: dict[str, Any] | None = None
 
     @property
     def namespace(self) -> str:
@@ -135,10 +155,11 @@ def overlay_chain(source: Source, env: str) -> list[str]:
     return list(reversed(chain))
 
 
-def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment:
+def resolve(source: Source, env: str, cache: Cache | None = None, release: str | None = None) -> Environment:
     """Merge base, component defaults and the overlay chain for ``env``; order the components.
 
-    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas.
+    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas. ``release``
+    replaces the overlays' ``openstack_release`` (the two sides of a release upgrade).
     """
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
@@ -172,6 +193,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
             where = source.overlays[env].locate(())
             problems.append(Problem(where, f"{key!r} is set neither in base/defaults.yaml nor in the overlay chain {' -> '.join(chain)}"))
     raise_if_errors(problems)
+    if release is not None:
+        settings["openstack_release"] = release
     environment = Environment(env, chain, settings, settings_origins)
     release = str(settings["openstack_release"])
     if release not in releases:
@@ -183,9 +206,10 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
         component = source.components[comp]
         values: dict[str, Any] = {"replicas": {}, "images": {}, "conf": {}, "values": {}}
         origins: Origins = {}
-        merge(values, origins, component.doc.data.get("defaults", {}), Layer(component.doc, ("defaults",), f"component {comp}"))
+        keys: Origins = {}
+        merge(values, origins, component.doc.data.get("defaults", {}), Layer(component.doc, ("defaults",), f"component {comp}"), keys=keys)
         for layer, body in overrides.get(comp, []):
-            merge(values, origins, body, layer)
+            merge(values, origins, body, layer, keys=keys)
         for container, ref in list(values["images"].items()):
             if ref in matrix:
                 values["images"][container] = matrix[ref]
@@ -195,8 +219,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
         schema = component.doc.data.get("values_schema")
         if schema is not None:
-            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache))
-        environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
+            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache, keys))
+        environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins, keys=keys)
     raise_if_errors(problems)
     for comp in environment.components.values():
         deps = [environment.components[d].wave for d in comp.depends_on]
@@ -234,11 +258,16 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
 @lru_cache(maxsize=1024)
 def _schema_error(schema_json: str) -> str:
     """Why a ``values_schema`` (as sorted JSON) is not a valid JSON Schema; "" when it is (pure)."""
+    from ccp_gitops.checks.k8s.fast import valid_schema
+
+    schema = json.loads(schema_json)
+    if valid_schema(schema):
+        return ""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(json.loads(schema_json))
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return str(exc.message)
     return ""
@@ -258,7 +287,7 @@ def schema_error(schema: dict[str, Any], cache: Cache | None) -> str:
 
 
 def _values_problems(
-    name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None
+    name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None, keys: Origins | None = None
 ) -> list[Problem]:
     """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them.
 
@@ -278,10 +307,11 @@ def _values_problems(
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for key in extra:
-                where = _origin(origins, path + (key,), doc)
+                written = (keys or {}).get(path + (key,))
+                where = written[-1] if written else _origin(origins, path + (key,), doc)
                 problems.append(Problem(where, f"{name}: values.{'.'.join(map(str, path[1:] + (key,)))}: unknown value (not in the component's values_schema)"))
             continue
-        where = _origin(origins, path, doc)
+        where = _origin({**(keys or {}), **origins}, path, doc)
         dotted = ".".join(str(p) for p in path)
         problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
     if cache is not None and not problems:

@@ -8,7 +8,7 @@ from typing import Any
 from ccp_gitops.cache.disk import Cache
 from ccp_gitops.checks.stage import upgrade_problems_by_component
 from ccp_gitops.compile.parallel import compile_all
-from ccp_gitops.compile.pipeline import Compiled
+from ccp_gitops.compile.pipeline import Compiled, SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from ccp_gitops.diff.objects import object_changes, pairs
@@ -113,6 +113,11 @@ def diff_source(
         sides = (("rev", rev, commit), ("source", None, None))
         compare_env(report, item.env.name, old, new, sides, repo)
         report.risks.extend(_option_risks(item, read_lock(old)))
+        from ccp_gitops.diff.phases import release_change  # compiles the phases: loaded only for a diff
+
+        phases, refusals = release_change(SessionSpec(source_dir, cache=cache), item.env, read_lock(old))
+        report.phases.extend(phases)
+        report.risks.extend(refusals)
     return report
 
 

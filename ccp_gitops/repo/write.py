@@ -18,11 +18,10 @@ from ccp_gitops.repo.commit import (
     commit_files,
     open_repo,
     read_blobs,
-    recover_work_tree,
     tree_entries,
 )
 from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
-from ccp_gitops.model.problems import Location, Problem
+from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled
@@ -109,6 +108,16 @@ def _release_warnings(compiled: Compiled, old_lock: dict[str, Any]) -> list[Prob
     return upgrade_problems(compiled.env, old_release, docs)
 
 
+def _refuse_release_changes(compiled: list[Compiled], old_locks: dict[str, bytes | None]) -> None:
+    """A release change, or any compile during an unfinished upgrade, goes through ``ccp-gitops upgrade``."""
+    from ccp_gitops.upgrade.guard import compile_problems
+    from ccp_gitops.upgrade.state import deployed
+
+    problems = [p for c in compiled for p in compile_problems(c.env, deployed(_lock(old_locks.get(c.tree.root))))]
+    if problems:
+        raise InputError(problems)
+
+
 def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: str | None) -> str:
     heads = ", ".join(f"env/{c.env}" for c in changes)
     subject = subject or f"{heads}: " + " / ".join(c.summary() for c in changes)
@@ -157,6 +166,23 @@ def _known_unchanged(repo: EnvRepo | None, base: str | None, known: dict[str, Ou
     return {name for name, raw in zip(known, locks) if _lock(raw).get("tree_digest") == known[name].tree_digest}
 
 
+def _ready(repo: EnvRepo, branch: str) -> None:
+    """Repair what a failed compile left half done; refuse a checkout that differs from the branch (never "unchanged" over it)."""
+    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty
+
+    recover_work_tree(repo, branch)
+    if checked_out(repo, branch):
+        refuse_dirty(repo)
+
+
+def _start_branch(repo: EnvRepo, branch: str, base: str) -> str:
+    """A new ``--branch`` over an unchanged environment: the branch starts at the commit that holds it."""
+    from ccp_gitops.repo.commit import create_branch
+
+    create_branch(repo, branch, base)
+    return f"created branch {branch} at {base[:12]} in {repo.working_tree_dir or repo.git_dir}"
+
+
 def run_compile(
     source: Path,
     names: list[str],
@@ -195,7 +221,7 @@ def run_compile(
     target = branch or default_branch
     repo = None if dry_run and not repo_path.exists() else open_repo(repo_path, create=not dry_run)
     if repo is not None and not dry_run:
-        recover_work_tree(repo, target)
+        _ready(repo, target)
     head = branch_head(repo, target) if repo is not None else None
     base = head if head is not None else (branch_head(repo, default_branch) if repo is not None else None)
     unchanged = _known_unchanged(repo, base, known)
@@ -208,6 +234,7 @@ def run_compile(
     roots = [c.tree.root for c in compiled]
     old_files = tree_entries(repo, base, roots) if repo is not None and base else {}
     old_locks = dict(zip(roots, read_blobs(repo, [f"{base}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and base else {}
+    _refuse_release_changes([by_name[n] for n in wanted if n not in unchanged], old_locks)
     lines: list[str] = []
     changes: list[EnvChange] = []
     to_write: list[Compiled] = []
@@ -230,9 +257,13 @@ def run_compile(
             lines.append(f"env/{name}: would {change.summary()}")
             for kind, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
                 lines.extend(f"  {sign} {path}" for path in change.files[kind])
-    if dry_run or not to_write or repo is None:
+    if dry_run or repo is None:
         if dry_run:
             lines.append("dry run: nothing was written")
+        return lines, warnings
+    if not to_write:
+        if head is None and base is not None and branch is not None:
+            lines.append(_start_branch(repo, target, base))
         return lines, warnings
     result: CommitResult = commit_files(
         repo,

@@ -176,6 +176,14 @@ def report_lines(report: DiffReport) -> list[Line]:
                 out.append(Line(f"  {up.component} ({wave_label(up.wave)}){version}"))
                 for image in up.images:
                     out.append(Line(f"    {image.name}: {image_change_text(image.old, image.new)}", "cyan"))
+        phases = [p for p in report.phases if p.env == env]
+        if phases:
+            out.append(Line(""))
+            out.append(Line(f"Upgrade phases (one commit each: ccp-gitops upgrade env/{env} --to {releases[0].new if releases else '...'}, then --next)", "bold"))
+            for phase in phases:
+                out.append(Line(f"  phase {phase.number} {phase.name}: {phase.summary}", "bold"))
+                out.extend(Line(f"    {step}", "magenta") for step in phase.steps)
+                out.extend(Line(f"    risk {risk}", "yellow") for risk in phase.risks)
         steps = rollout(report, env)
         if steps:
             out.append(Line(""))
