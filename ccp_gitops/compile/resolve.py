@@ -255,11 +255,16 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
 @lru_cache(maxsize=1024)
 def _schema_error(schema_json: str) -> str:
     """Why a ``values_schema`` (as sorted JSON) is not a valid JSON Schema; "" when it is (pure)."""
+    from ccp_gitops.checks.k8s.fast import valid_schema
+
+    schema = json.loads(schema_json)
+    if valid_schema(schema):
+        return ""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(json.loads(schema_json))
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return str(exc.message)
     return ""
