@@ -2,16 +2,20 @@
 
 The `member` persona is a user created by this module in a project created by this module, with
 Keystone's `member` role only: what a tenant of the cloud can do, and what it must be refused.
-The checks of placement, compute services, networks, servers and Horizon are not in yet (docs/e2e.md).
+The checks of placement, compute services, networks and servers are not in yet (docs/e2e.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -106,3 +110,45 @@ def test_image_create_upload_download_checksum(cloud: Cloud, who: Creds, tmp_pat
         assert hashlib.sha256(download.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
     finally:
         cloud.openstack(who, "image", "delete", image["id"], check=False)
+
+
+def test_horizon_login_page_answers(cloud: Cloud) -> None:
+    answer = cloud.http("http://horizon/auth/login/")
+    assert answer.status == 200
+    assert b'name="password"' in answer.body
+
+
+def test_horizon_login_with_the_users_credentials(cloud: Cloud, who: Creds) -> None:
+    page = cloud.http("http://horizon/auth/login/")
+    cookie = _cookies(page.headers.get("set-cookie", ""))
+    form = _Inputs()
+    form.feed(page.body.decode())
+    assert "csrfmiddlewaretoken" in form.values, "no CSRF token on the login page"
+    fields = {**form.values, "username": who.username, "password": who.password}  # hidden ones as served
+    body = "&".join(f"{k}={_quote(v)}" for k, v in fields.items()).encode()
+    answer = cloud.http("http://horizon/auth/login/", "POST", body, {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Referer": "http://horizon/auth/login/"})
+    assert answer.status == 302, answer.body[-800:]
+    assert "/auth/login" not in answer.headers.get("location", ""), answer.headers
+    assert "sessionid=" in answer.headers.get("set-cookie", "")
+
+
+class _Inputs(HTMLParser):
+    """The name -> value of every <input> of a page (the login form's hidden fields included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input" and found.get("name"):
+            self.values[str(found["name"])] = found.get("value") or ""
+
+
+def _cookies(header: str) -> str:
+    return "; ".join(part.split(";")[0].strip() for part in re.split(r",(?=\s*\w+=)", header) if "=" in part)
+
+
+def _quote(value: str) -> str:
+    return quote_plus(value)
