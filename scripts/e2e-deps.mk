@@ -3,16 +3,16 @@
 #     hold; see tests/e2e/profiles). apt would start each daemon on install: a policy-rc.d that
 #     denies every start is in place while apt runs (the e2e run starts its own on loopback
 #     addresses), and the machine's own policy-rc.d, if any, is put back afterwards.
-#   PyPI: the OpenStack services of the release, Horizon, python-openstackclient, uWSGI, PyMySQL,
-#     pymemcache, python-memcached in $(E2E_CACHE)/e2e-$(E2E_RELEASE)/venv (scripts/e2e_venv.py,
-#     same pins and cutoff as the validator's venv).
+#   PyPI: the OpenStack services of each release, Horizon, python-openstackclient, uWSGI, PyMySQL,
+#     pymemcache, python-memcached in $(E2E_CACHE)/e2e-<release>/venv (scripts/e2e_venv.py,
+#     same pins and cutoff as the validator's venv). Two releases: env/e2e runs 2026.1 and the
+#     upgrade run (tests/e2e/test_upgrade_run.py) takes it to 2026.2, pods of both side by side.
 # Idempotent: dpkg answers for the packages, a marker file for the venv.
 # Measured on this machine (2 cores shared with other work): apt 57 s, venv 6 min (uWSGI and a
 # few C extensions compile) the first time; 0.3 s afterwards.
 # CI runs as root; elsewhere run `sudo make e2e-deps` once.
 E2E_CACHE ?= $(HOME)/.cache/ccp-gitops
-E2E_RELEASE ?= 2026.1
-E2E_VENV := $(E2E_CACHE)/e2e-$(E2E_RELEASE)/venv
+E2E_RELEASES ?= 2026.1 2026.2
 # socat: mariabackup's SST stream and each Galera node's state endpoint (the official mariadb image
 # installs it); haproxy: the Galera writer front. tests/test_galera.py starts both.
 # sudo: the OpenStack images have it (base/Dockerfile); nova-compute and the Neutron agents
@@ -37,4 +37,4 @@ e2e-debs:
 	fi
 
 e2e-venv: $(BIN)/python
-	$(BIN)/python scripts/e2e_venv.py --cache-dir $(E2E_CACHE) $(E2E_RELEASE)
+	for release in $(E2E_RELEASES); do $(BIN)/python scripts/e2e_venv.py --cache-dir $(E2E_CACHE) $$release || exit 1; done

@@ -36,9 +36,14 @@ from option_catalogues import DEFAULT_INDEX, RELEASES, Workspace, find_dist, log
 # Per release: the newest point release of the series that shipped with it
 # (upload dates checked on PyPI: horizon 25.7.0 2026-03-13 is 2026.1's series,
 # 26.0.0 came in July; python-openstackclient 9.0.0 2026-02-17, 10.0.0 in May).
+# 2026.2: openstack/releases deliverables/hibiscus/horizon.yaml ends at 27.0.0 (2026-09-18);
+# python-openstackclient's Hibiscus series is 10.x up to 10.3.0 (2026-08-27, the client freeze),
+# 10.3.1 its stable point release (uploaded with 9.0.1, Gazpacho's); 10.4.0 (2026-10-09) and
+# 10.5.0 are the next cycle's and need libraries newer than the 2026.2 cutoff (pip's resolver
+# found no solution with 10.5.0).
 EXTRA_PINNED: dict[str, dict[str, str]] = {
     "2026.1": {"horizon": "25.7.3", "python-openstackclient": "9.0.1"},
-    "2026.2": {"horizon": "27.0.0", "python-openstackclient": "10.5.0"},
+    "2026.2": {"horizon": "27.0.0", "python-openstackclient": "10.3.1"},
 }
 
 # Resolved with the release's cutoff, like every library.

@@ -165,6 +165,29 @@ def test_rabbitmq_minor_skip_is_refused(source_copy: Path, tmp_path: Path) -> No
     assert commit_count(repo) == 1
 
 
+def test_mariadb_series_skip_is_refused(source_copy: Path, tmp_path: Path) -> None:
+    defaults = source_copy / "base/defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("mariadb:11.4.7", "mariadb:10.11.14").replace("mariadb:11.4.8", "mariadb:11.8.3"))
+    repo = tmp_path / "env"
+    assert cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo)).returncode == 0
+    proc = _upgrade(repo, source_copy, "--to", "2026.2")
+    assert proc.returncode == 2
+    line = next(n for n, text in enumerate(defaults.read_text().splitlines(), 1) if "11.8.3" in text)
+    assert f"base/defaults.yaml:{line}:" in proc.stderr
+    assert "MariaDB 10.11 -> 11.8: skips 11.4" in proc.stderr and "upgrading-galera-cluster" in proc.stderr
+    assert commit_count(repo) == 1
+
+
+@pytest.mark.parametrize(("old", "new", "ok"), [
+    ("11.4.7", "11.4.8", True), ("10.11.14", "11.4.8", True), ("11.4.8", "11.8.3", True), ("10.6.22", "10.11.14", True),
+    ("10.11.14", "11.8.3", False), ("10.6.22", "11.4.8", False), ("11.8.3", "11.4.8", False), ("11.8.3", "12.0.2", False),
+])
+def test_mariadb_step_rule(old: str, new: str, ok: bool) -> None:
+    from ccp_gitops.upgrade.rules import mariadb_problem
+
+    assert (mariadb_problem(f"docker.io/library/mariadb:{old}", f"docker.io/library/mariadb:{new}") is None) == ok
+
+
 def test_second_release_change_before_migrations_completed_is_refused(source_copy: Path, tmp_path: Path) -> None:
     repo = tmp_path / "env"
     assert cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo)).returncode == 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.upgrade.phases import LAST
-from ccp_gitops.upgrade.rules import path_problem, rabbitmq_problem, steps
+from ccp_gitops.upgrade.rules import mariadb_problem, path_problem, rabbitmq_problem, steps
 from ccp_gitops.upgrade.state import Deployed, UpgradeState
 
 # "You should ensure all required steps from the previous upgrade have been completed, such as
@@ -59,22 +59,28 @@ def compile_problems(env: Environment, deployed: Deployed) -> list[Problem]:
 
 
 def version_step_problems(old: Environment, new: Environment) -> list[Problem]:
-    """Infrastructure version steps the new release takes: RabbitMQ one minor series at a time."""
+    """Infrastructure version steps the new release takes: RabbitMQ one minor series at a time, MariaDB
+    (Galera) one documented series step at a time."""
     problems = []
     for name, comp in new.components.items():
         before = old.components.get(name)
         if before is None:
             continue
         for container, ref in sorted(comp.values["images"].items()):
-            if not _is_rabbitmq(ref):
+            rule = STEP_RULES.get(_repository_name(ref))
+            if rule is None:
                 continue
-            message = rabbitmq_problem(str(before.values["images"].get(container, ref)), str(ref))
+            message = rule(str(before.values["images"].get(container, ref)), str(ref))
             if message is not None:
                 where = comp.origin(("images", container)) or Location(f"components/{name}/component.yaml", 1, 1)
                 problems.append(Problem(where, f"{name}: images.{container}: {message}"))
     return problems
 
 
-def _is_rabbitmq(ref: Any) -> bool:
+# The images whose version steps are checked, by the last part of their repository name.
+STEP_RULES: dict[str, Callable[[str, str], str | None]] = {"rabbitmq": rabbitmq_problem, "mariadb": mariadb_problem}
+
+
+def _repository_name(ref: Any) -> str:
     repository = str(ref).rsplit("@", 1)[0].rsplit(":", 1)[0]
-    return repository.rsplit("/", 1)[-1] == "rabbitmq"
+    return repository.rsplit("/", 1)[-1]

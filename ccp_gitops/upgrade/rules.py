@@ -19,6 +19,19 @@ RABBITMQ_RULE = (
 )
 # The last minor series of each RabbitMQ major: the only one that upgrades to the next major's x.0.
 RABBITMQ_LAST_MINOR = {3: 13}
+# A Galera cluster changes MariaDB series by a rolling upgrade, one node at a time, each node
+# rejoining the cluster (IST) on the new series while the others still run the old one; MariaDB
+# documents that procedure for each step below and no other (mariadb.com/docs/galera-cluster/
+# galera-management/upgrading-galera-cluster: 10.3 -> 10.4 -> 10.5 -> 10.6 -> 10.11 -> 11.4, each
+# page "Upgrading from MariaDB X to MariaDB Y with Galera Cluster"; 11.4 -> 11.8, the next long-term
+# series, from server-management/install-and-upgrade-mariadb/upgrading/mariadb-community-server-
+# upgrade-paths). A node of a series two steps newer may not join the cluster.
+MARIADB_GALERA_STEPS = ((10, 3), (10, 4), (10, 5), (10, 6), (10, 11), (11, 4), (11, 8))
+MARIADB_RULE = (
+    "a MariaDB Galera cluster upgrades one series step at a time ("
+    + " -> ".join(f"{a}.{b}" for a, b in MARIADB_GALERA_STEPS)
+    + "), one node at a time (https://mariadb.com/docs/galera-cluster/galera-management/upgrading-galera-cluster)"
+)
 
 
 @dataclass(frozen=True)
@@ -98,3 +111,19 @@ def rabbitmq_problem(old_ref: str, new_ref: str) -> str | None:
     if new == (old[0] + 1, 0) and RABBITMQ_LAST_MINOR.get(old[0]) == old[1]:
         return None
     return f"{shown}: skips a minor series; {RABBITMQ_RULE}"
+
+
+def mariadb_problem(old_ref: str, new_ref: str) -> str | None:
+    """Why the MariaDB (Galera) image change ``old_ref`` -> ``new_ref`` is refused, or None."""
+    old, new = image_version(old_ref), image_version(new_ref)
+    if old is None or new is None or old == new:
+        return None
+    shown = f"MariaDB {old[0]}.{old[1]} -> {new[0]}.{new[1]}"
+    if new < old:
+        return f"{shown}: a downgrade (MariaDB data files are not downgraded); {MARIADB_RULE}"
+    if old in MARIADB_GALERA_STEPS and new in MARIADB_GALERA_STEPS:
+        if MARIADB_GALERA_STEPS.index(new) == MARIADB_GALERA_STEPS.index(old) + 1:
+            return None
+        skipped = MARIADB_GALERA_STEPS[MARIADB_GALERA_STEPS.index(old) + 1 : MARIADB_GALERA_STEPS.index(new)]
+        return f"{shown}: skips {', '.join(f'{a}.{b}' for a, b in skipped)}; {MARIADB_RULE}"
+    return f"{shown}: no documented Galera rolling upgrade between these series; {MARIADB_RULE}"

@@ -41,6 +41,11 @@ class Cluster:
         key = key_of(obj, self.namespace)
         if key.kind == "Secret" and obj.get("data"):
             raise RunError(f"{key}: a Secret with data in the env repo (no secrets in git)")
+        held = self.objects.get(key)
+        if key.kind == "Job" and held is not None and held["spec"].get("template") != obj["spec"].get("template"):
+            # the API server refuses it ("spec.template: field is immutable"): Argo CD's sync fails
+            raise RunError(f"{key}: applied again with another pod template; a Job's template is immutable, "
+                           "so a changed Job must get a new name")
         self.objects[key] = obj
         if key.kind == "ConfigMap":
             data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
@@ -51,6 +56,15 @@ class Cluster:
         elif key.kind == "Password":
             self.passwords[key] = obj
         return key
+
+    def delete(self, key: Key) -> None:
+        """Remove an object (a prune); a Secret an ExternalSecret made stays (creationPolicy Orphan)."""
+        self.objects.pop(key, None)
+        self.configmaps.pop(key, None)
+        self.passwords.pop(key, None)
+        self._made.discard(key)
+        if key.kind == "Secret":
+            self.secrets.pop(key, None)
 
     def reconcile_external_secrets(self) -> None:
         """External Secrets' controller: each ExternalSecret whose generator exists makes its Secret once."""

@@ -96,6 +96,8 @@ def _start(pod: Pod, c: Container) -> None:
         pod.volumes = volume_dirs(pod.view)
     c.env = container_env(pod.view, c.spec, c.profile)
     uid, gid, groups = container_user(pod.view, c.spec, c.profile)
+    # the runtime's rule (runc): HOME, unless set, is the user's home in the image's passwd, else /
+    c.env.setdefault("HOME", c.profile.home(uid))
     c.user = (uid, gid)
     scratch = pod.view.dir / "containers" / f"{c.name}-{c.restarts}"
     scratch.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import pwd
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,17 @@ class Profile:
     user: tuple[int, int] = (0, 0)
     env: dict[str, str] = field(default_factory=dict)
     paths: tuple[PathMap, ...] = ()
+    homes: dict[int, str] = field(default_factory=dict)
+
+    def home(self, uid: int) -> str:
+        """A user's home in the image: the profile's `homes`, else this machine's passwd (the base OS
+        standing in for the image's), else `/` (what the runtime sets for a user without an entry)."""
+        if uid in self.homes:
+            return self.homes[uid]
+        try:
+            return pwd.getpwuid(uid).pw_dir
+        except KeyError:
+            return "/"
 
 
 def repository(image: str) -> str:
@@ -70,9 +83,28 @@ def _paths(entry: dict[str, Any], release: str, where: str) -> tuple[PathMap, ..
     return tuple(out)
 
 
+def tag(image: str) -> str:
+    """The tag of an image reference ('' when it has none)."""
+    name = image.split("@", 1)[0]
+    colon = name.rfind(":")
+    return name[colon + 1:] if colon > name.rfind("/") else ""
+
+
+def image_release(image: str, release: str, release_tag: str | None) -> str:
+    """The OpenStack release an image's tag names (profiles.yaml `release_tag`), else the env's."""
+    found = re.match(release_tag, tag(image)) if release_tag else None
+    return found.group("release") if found else release
+
+
 def load_profile(image: str, release: str, source: Path = PROFILES_FILE) -> Profile:
-    """The profile of an image, its host paths resolved; an image without one is an error."""
-    entries: dict[str, Any] = (yaml.safe_load(source.read_text()) or {}).get("images") or {}
+    """The profile of an image, its host paths resolved; an image without one is an error.
+
+    `{release}` in a host path is the release the image's tag names (during an upgrade the pods of
+    both releases run side by side), else the environment's.
+    """
+    document: dict[str, Any] = yaml.safe_load(source.read_text()) or {}
+    entries: dict[str, Any] = document.get("images") or {}
+    release = image_release(image, release, document.get("release_tag"))
     repo = repository(image)
     entry = entries.get(repo)
     if entry is None:
@@ -89,4 +121,5 @@ def load_profile(image: str, release: str, source: Path = PROFILES_FILE) -> Prof
         user=(int(user[0]), int(user[1])),
         env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
         paths=_paths(entry, release, where),
+        homes={int(k): str(v) for k, v in (entry.get("homes") or {}).items()},
     )

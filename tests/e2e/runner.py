@@ -64,6 +64,7 @@ class Run:
         self.pool = ThreadPoolExecutor(max_workers=4)
         self.started = time.monotonic()
         self._seen: dict[str, tuple[bool, bool, int]] = {}
+        self.applied_by: dict[Key, str] = {}  # which unit applied each object (what a later sync prunes)
         self._progress = (0.0, "")
 
     def __enter__(self) -> Run:
@@ -79,6 +80,7 @@ class Run:
         state.group += 1
         objs = state.unit.groups[state.group]
         state.keys.append([self.cluster.apply(o) for o in objs])
+        self.applied_by.update((key, state.unit.name) for key in state.keys[-1])
         self.say(f"{state.unit.name}: applied group {state.group + 1}/{len(state.unit.groups)} ({len(objs)} objects)")
 
     def _group_healthy(self, state: UnitState) -> bool:
@@ -194,7 +196,7 @@ class Run:
         deadline = time.monotonic() + min(grace, STOP_GRACE_MAX)
         for c in running:
             kubelet.stop_container(c, max(0.0, deadline - time.monotonic()))
-        for pod in self.cluster.pods.values():
+        for pod in [*self.cluster.pods.values(), *(t.pod for t in self.controllers.terminating.values())]:
             kubelet.stop_pod(pod, 0.0)
         self.cluster.dns.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
