@@ -73,4 +73,4 @@ clean:
 # Rewrite the golden files (plan outputs) after an intended change; review `git diff tests/golden`.
 .PHONY: golden
 golden: install-test
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

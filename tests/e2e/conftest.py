@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cloud import Cloud, Creds
-from tests.e2e.network import private_network
+from tests.e2e.network import NodeNetwork, private_network
 from tests.e2e.profiles import CACHE
 from tests.e2e.runner import Options, Run
 from tests.e2e.smoke import drop_member, make_member
@@ -55,16 +55,22 @@ def cloud(env_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """The whole env/e2e up in Argo CD's order, once per session: the Argo CD order test, the smoke
     checks and later phases (an upgrade) all use this one run; stopped and removed at the end."""
     scratch = tmp_path_factory.mktemp("cloud-run")
-    with private_network():
-        run = Run(Options(env_repo, ENV, "argocd", scratch, None, timeout=900.0, stall=180.0,
-                          report=lambda s: print(s, flush=True)))
+    node = NodeNetwork()  # entered only while the cloud is driven or called: other tests keep the host's
+    try:
+        with node.inside():
+            run = Run(Options(env_repo, ENV, "argocd", scratch, None, timeout=900.0, stall=180.0,
+                              report=lambda s: print(s, flush=True)))
         try:
-            run.run()
-            yield Cloud(run)
+            with node.inside():
+                run.run()
+            yield Cloud(run, node)
         finally:
-            run.stop()
+            with node.inside():
+                run.stop()
             print("\n".join(run.summary()))
-            shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        node.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

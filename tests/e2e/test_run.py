@@ -19,14 +19,19 @@ def test_everything_comes_up_in_argocd_order(cloud: Cloud) -> None:
     run = cloud.run
     assert run.opts.engine == "argocd" and run.opts.only is None
     assert {s.unit.name for s in run.units if s.done_at is None} == set()
-    token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
-    assert token.returncode == 0, token.stderr
+    token = cloud.openstack(cloud.admin(), "token", "issue", "-f", "value", "-c", "id")
+    assert len(token.stdout.strip()) > 20
 
 
 def test_infrastructure_and_keystone_come_up_in_flux_order(env_repo: Path, start_run: RunFactory) -> None:
     run = start_run(env_repo, "flux", CORE)
     run.run()
     assert {s.unit.name for s in run.units if s.done_at is None} == set()
+    token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
+    assert token.returncode == 0, token.stderr
+    assert len(token.stdout.strip()) > 20
+    endpoints = openstack(run, "endpoint", "list", "--service", "identity", "-f", "value", "-c", "URL")
+    assert "http://keystone-api:5000/v3" in endpoints.stdout, endpoints.stderr
     token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
     assert token.returncode == 0, token.stderr
     assert len(token.stdout.strip()) > 20
