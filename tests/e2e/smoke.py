@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,6 +19,8 @@ from urllib.parse import quote_plus
 from tests.e2e.cloud import Cloud, Creds
 
 SERVICE_TYPES = {"identity", "image", "placement", "compute", "network"}
+NOVA_SERVICES = {"nova-conductor", "nova-scheduler", "nova-compute"}
+FLAVOR = "smoke-tiny"
 Check = Callable[[Cloud, Creds, Path], None]
 
 
@@ -81,6 +84,90 @@ def image_round_trip(cloud: Cloud, who: Creds, tmp: Path) -> None:
         cloud.openstack(who, "image", "delete", image["id"], check=False)
 
 
+def _refused(cloud: Cloud, who: Creds, *args: str) -> None:
+    """A call the member must be refused by the service's policy (HTTP 403), not fail otherwise."""
+    done = cloud.openstack(who, *args, check=False)
+    assert done.returncode != 0 and re.search(r"\b403\b|Forbidden|not allowed|disallowed", done.stderr), (
+        f"openstack {' '.join(args)} as {who.username} (member) was not refused by policy:\n{done.stdout}{done.stderr}")
+
+
+def _until(what: str, timeout: float, probe: Callable[[], str | None]) -> None:
+    """Poll `probe` (None: done, else why not yet) every 5 s for `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while (why := probe()) is not None:
+        assert time.monotonic() < deadline, f"{what} not after {timeout:.0f}s: {why}"
+        time.sleep(5)
+
+
+def placement_resource_providers(cloud: Cloud, who: Creds, tmp: Path) -> None:
+    """The admin sees the fake compute's resource provider with its inventory; a member is refused."""
+    if who.username != "admin":
+        _refused(cloud, who, "resource", "provider", "list")
+        return
+    providers = cloud.json(who, "resource", "provider", "list")
+    assert providers, "placement lists no resource provider: no nova-compute registered its node"
+    inventory = cloud.json(who, "resource", "provider", "inventory", "list", providers[0]["uuid"])
+    assert {"VCPU", "MEMORY_MB", "DISK_GB"} <= {row["resource_class"] for row in inventory}, inventory
+
+
+def compute_services_up(cloud: Cloud, who: Creds, tmp: Path) -> None:
+    """conductor, scheduler and compute are enabled and up (the admin); a member is refused."""
+    if who.username != "admin":
+        _refused(cloud, who, "compute", "service", "list")
+        return
+
+    def probe() -> str | None:
+        rows = cloud.json(who, "compute", "service", "list")
+        up = {row["Binary"] for row in rows if row["State"] == "up" and row["Status"] == "enabled"}
+        return None if NOVA_SERVICES <= up else f"services: {[(r['Binary'], r['Host'], r['State']) for r in rows]}"
+    # the services report every report_interval (10 s): one may be between two reports
+    _until("conductor, scheduler and compute up", 30, probe)
+
+
+def network_subnet_port(cloud: Cloud, who: Creds, tmp: Path) -> None:
+    """A network, a subnet and a port on it are created (the port gets an address) and deleted."""
+    network = cloud.json(who, "network", "create", name("net"))
+    try:
+        subnet = cloud.json(who, "subnet", "create", "--network", network["id"], "--subnet-range",
+                            "192.168.201.0/24", name("subnet"))
+        port = cloud.json(who, "port", "create", "--network", network["id"], name("port"))
+        assert port["fixed_ips"] and port["fixed_ips"][0]["subnet_id"] == subnet["id"], port["fixed_ips"]
+        assert port["fixed_ips"][0]["ip_address"].startswith("192.168.201."), port["fixed_ips"]
+        cloud.openstack(who, "port", "delete", port["id"])
+        cloud.openstack(who, "subnet", "delete", subnet["id"])
+    finally:
+        cloud.openstack(who, "network", "delete", network["id"], check=False)
+    listed = cloud.openstack(who, "network", "list", "-f", "value", "-c", "ID").stdout
+    assert network["id"] not in listed, "the network was not deleted"
+
+
+def _flavor(cloud: Cloud) -> None:
+    """The smallest public flavor the smoke servers use (the admin makes it once)."""
+    if cloud.openstack(cloud.admin(), "flavor", "show", FLAVOR, check=False).returncode != 0:
+        cloud.openstack(cloud.admin(), "flavor", "create", "--public", "--ram", "64", "--disk", "1",
+                        "--vcpus", "1", FLAVOR)
+
+
+def server_boots(cloud: Cloud, who: Creds, tmp: Path) -> None:
+    """A server boots to ACTIVE on the fake driver, from an image of the user's, without a NIC
+    (no Neutron agent binds ports in the run: docs/e2e.md), and is deleted."""
+    _flavor(cloud)
+    disk = tmp / "server.raw"
+    disk.write_bytes(secrets.token_bytes(1 << 16))
+    image = cloud.json(who, "image", "create", "--disk-format", "raw", "--container-format", "bare",
+                       "--file", str(disk), name("server-image"))
+    try:
+        server = cloud.json(who, "server", "create", "--flavor", FLAVOR, "--image", image["id"],
+                            "--nic", "none", "--wait", name("server"))
+        try:
+            assert server["status"] == "ACTIVE", server
+            assert server["OS-EXT-STS:power_state"] in ("Running", 1), server
+        finally:
+            cloud.openstack(who, "server", "delete", "--wait", server["id"], check=False)
+    finally:
+        cloud.openstack(who, "image", "delete", image["id"], check=False)
+
+
 def horizon_login_page(cloud: Cloud, who: Creds, tmp: Path) -> None:
     answer = cloud.http("http://horizon/auth/login/")
     assert answer.status == 200
@@ -124,6 +211,10 @@ CHECKS: dict[str, Check] = {
     "token_issue": token_issue,
     "catalog_endpoints_answer": catalog_endpoints_answer,
     "image_round_trip": image_round_trip,
+    "placement_resource_providers": placement_resource_providers,
+    "compute_services_up": compute_services_up,
+    "network_subnet_port": network_subnet_port,
+    "server_boots": server_boots,
     "horizon_login_page": horizon_login_page,
     "horizon_login": horizon_login,
 }

@@ -38,6 +38,22 @@ def test_image_create_upload_download_checksum(cloud: Cloud, who: Creds, tmp_pat
     smoke.image_round_trip(cloud, who, tmp_path)
 
 
+def test_placement_lists_the_fake_computes_resource_provider(cloud: Cloud, who: Creds, tmp_path: Path) -> None:
+    smoke.placement_resource_providers(cloud, who, tmp_path)
+
+
+def test_compute_service_list_shows_conductor_scheduler_compute_up(cloud: Cloud, who: Creds, tmp_path: Path) -> None:
+    smoke.compute_services_up(cloud, who, tmp_path)
+
+
+def test_network_subnet_and_port_create_and_delete(cloud: Cloud, who: Creds, tmp_path: Path) -> None:
+    smoke.network_subnet_port(cloud, who, tmp_path)
+
+
+def test_server_boots_to_active_on_the_fake_driver(cloud: Cloud, who: Creds, tmp_path: Path) -> None:
+    smoke.server_boots(cloud, who, tmp_path)
+
+
 def test_horizon_login_page_answers(cloud: Cloud, tmp_path: Path) -> None:
     smoke.horizon_login_page(cloud, cloud.admin(), tmp_path)
 
