@@ -14,6 +14,7 @@ import pytest
 from tests.e2e import smoke
 from tests.e2e.cloud import Cloud, Creds
 from tests.e2e.conftest import ON_THE_CLOUD
+from tests.e2e.objects import Key
 
 pytestmark = [pytest.mark.e2e, ON_THE_CLOUD]
 
@@ -60,3 +61,18 @@ def test_horizon_login_page_answers(cloud: Cloud, tmp_path: Path) -> None:
 
 def test_horizon_login_with_the_users_credentials(cloud: Cloud, who: Creds, tmp_path: Path) -> None:
     smoke.horizon_login(cloud, who, tmp_path)
+
+
+def test_every_rendered_smoke_test_job_ran_and_succeeded(cloud: Cloud) -> None:
+    """The catalogue's own smoke-test Jobs (label ccp-gitops.io/smoke-test, each service's last wave):
+    every one the environment renders was applied, ran and succeeded in this run, on its first pod."""
+    run = cloud.run
+    rendered = {str(o["metadata"]["name"]) for s in run.units for g in s.unit.groups for o in g
+                if o.get("kind") == "Job" and (o["metadata"].get("labels") or {}).get("ccp-gitops.io/smoke-test")}
+    services = {name.split("-smoke-test")[0] for name in rendered}
+    assert {"keystone", "glance", "placement", "nova", "neutron", "horizon"} <= services, rendered
+    for name in sorted(rendered):
+        key = Key("Job", run.cluster.namespace, name)
+        assert key in run.cluster.objects, f"Job {name} was never applied"
+        assert run.controllers.job_succeeded(key), f"Job {name} did not succeed: {run.summary()}"
+        assert sum(p.restarts() for p in run.controllers.owned(key)) == 0, f"Job {name} needed restarts"
