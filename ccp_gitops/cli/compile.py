@@ -15,13 +15,12 @@ from ccp_gitops.cli.common import (
     SOURCE_HELP,
     disk_cache,
     engines,
-    fail,
-    guarded,
     job_count,
     progress_bar,
     repo_dir,
     source_dir,
 )
+from ccp_gitops.model.errors import UsageError
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -60,12 +59,10 @@ def compile_command(
     if all_envs:
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
-        fail("name at least one environment (e.g. env/prod), or --all", 2)
+        raise UsageError("name at least one environment (e.g. env/prod), or --all")
     workers = job_count(jobs)
     with progress_bar(len(set(names)), "compiling") as progress:
-        lines, warnings = guarded(
-            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress)
-        )
+        lines, warnings = run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress)
     for warning in warnings:
         typer.echo(warning, err=True)
     for line in lines:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ccp_gitops.compile.layout import LOCK_FILE, bundle_layer
+from ccp_gitops.model.errors import CcpError, EXIT_INPUT
 from ccp_gitops.repo.commit import EnvRepo, RepoError, open_repo, read_files
 from ccp_gitops.oci.image import (
     CREATED,
@@ -29,11 +30,13 @@ from ccp_gitops.source.inputs import env_name
 from ccp_gitops.source.tree import DNS_LABEL
 
 
-class BundleInputError(Exception):
+class BundleInputError(CcpError):
     """Bad input to ``bundle``: unknown env or revision, unusable output directory, bad tag."""
 
+    exit_code = EXIT_INPUT
 
-class BundleMismatch(Exception):
+
+class BundleMismatch(CcpError):
     """The env folder at that commit is not what its lock says the compiler wrote."""
 
 

@@ -15,12 +15,13 @@ from ccp_gitops.compile.emit import load_all
 from ccp_gitops.compile.layout import KUSTOMIZATION, LOCK_FILE
 from ccp_gitops.compile.waves import mermaid_waves
 from ccp_gitops.delivery.settings import BOOTSTRAP_DIR, CLUSTER_LABEL, DELIVERY_DIR
+from ccp_gitops.model.errors import CcpError
 from ccp_gitops.order.apply_order import argo_sync_order, argo_wave, flux_apply_stages
 
 ENGINE_TITLES = {"argocd": "Argo CD", "flux": "Flux"}
 
 
-class PlanError(Exception):
+class PlanError(CcpError):
     """The tree is not what ccp-gitops writes (a missing file, a broken reference)."""
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Union
 
+from ccp_gitops.model.errors import CcpError
+
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 TREE_MODE = b"40000"
@@ -28,7 +30,7 @@ _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}
 Tree = dict[str, Union[bytes, "Tree"]]  # name -> binary sha of a blob, or a subtree
 
 
-class RepoError(Exception):
+class RepoError(CcpError):
     """The env repo is in a state we must not touch (dirty, moved concurrently, not a repo)."""
 
 
