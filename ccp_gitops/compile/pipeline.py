@@ -120,13 +120,14 @@ def compile_env(
 
 @dataclass(frozen=True)
 class SessionSpec:
-    """What to compile from and how: the source, CRD folders, checks, engines and disk cache."""
+    """What to compile from and how: the source, CRD folders, checks, engines, disk cache and processes."""
 
     source_dir: Path
     crds: list[Path] | None = None
     check: bool = True
     engines: list[str] | None = None
     cache: Cache | None = None
+    jobs: int = 1  # compile environments in this many processes (the result is the same)
 
     def open(self) -> Session:
         """Load the source (InputError lists every problem of its files)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -18,14 +17,10 @@ from ccp_gitops.diff.model import DiffError
 from ccp_gitops.diff.objects import ParsedObj
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.model.resid import ResId
+from ccp_gitops.repo.commit import blob_sha
 
 KUSTOMIZE_CONFIG_API = "kustomize.config.k8s.io/"
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def blob_id(data: bytes) -> str:
-    """The git blob id of ``data`` (what ``git hash-object`` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
@@ -39,7 +34,7 @@ class Tree:
 
     @classmethod
     def from_files(cls, root: str, label: str, files: dict[str, bytes]) -> Tree:
-        return cls(root, label, {p: blob_id(d) for p, d in files.items()}, dict(files))
+        return cls(root, label, {p: blob_sha(d).hex() for p, d in files.items()}, dict(files))
 
     @property
     def exists(self) -> bool:
