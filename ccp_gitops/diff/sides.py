@@ -6,7 +6,6 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -15,6 +14,7 @@ from ccp_gitops.compile.emit import load_all
 from ccp_gitops.compile.layout import LOCK_FILE
 from ccp_gitops.diff.model import DiffError
 from ccp_gitops.diff.objects import ParsedObj
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.model.resid import ResId
 from ccp_gitops.repo.commit import blob_sha
@@ -104,7 +104,7 @@ class GitRepo:
             pos = header_end + 1 + size + 1
 
 
-def read_lock(tree: Tree) -> dict[str, Any] | None:
+def read_lock(tree: Tree) -> Lock | None:
     """The lock file of a side (must already be read), or None."""
     raw = tree.data.get(tree.lock_path)
     if raw is None:
@@ -113,7 +113,7 @@ def read_lock(tree: Tree) -> dict[str, Any] | None:
         lock = json.loads(raw)
     except ValueError as exc:
         raise InputError([Problem(Location(f"{tree.label}:{tree.lock_path}", 1, 1), f"lock file is not valid JSON: {exc}")]) from None
-    return lock if isinstance(lock, dict) else None
+    return Lock.of(lock) if isinstance(lock, dict) else None
 
 
 def object_file(tree: Tree, path: str) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ccp_gitops import __version__
 from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.repo.commit import (
     CommitResult,
@@ -92,18 +92,11 @@ def env_change(compiled: Compiled, old_files: dict[str, str]) -> EnvChange:
     return change
 
 
-def _lock(raw: bytes | None) -> dict[str, Any]:
-    try:
-        return dict(json.loads(raw)) if raw else {}
-    except ValueError:
-        return {}
-
-
-def _release_warnings(compiled: Compiled, old_lock: dict[str, Any]) -> list[Problem]:
+def _release_warnings(compiled: Compiled, old_lock: Lock | None) -> list[Problem]:
     """On an OpenStack release change: options the source sets that the new release deprecates."""
     from ccp_gitops.checks.stage import upgrade_problems
 
-    old_release = str(old_lock.get("openstack_release") or compiled.env.release)
+    old_release = (old_lock.release if old_lock else None) or compiled.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in compiled.env.components}
     return upgrade_problems(compiled.env, old_release, docs)
 
@@ -218,7 +211,7 @@ def _known_unchanged(base: _Base, known: dict[str, Outcome]) -> set[str]:
     if base.repo is None or base.head is None or not known:
         return set()
     locks = read_blobs(base.repo, [f"{base.head}:env/{name}/{LOCK_FILE}" for name in known])
-    return {name for name, raw in zip(known, locks) if _lock(raw).get("tree_digest") == known[name].tree_digest}
+    return {name for name, lock in zip(known, map(Lock.read, locks)) if lock is not None and lock.tree_digest == known[name].tree_digest}
 
 
 def plan_commit(wanted: list[str], compiled: list[Compiled], unchanged: dict[str, Outcome], base: _Base, message: str | None) -> CommitPlan:
@@ -239,8 +232,8 @@ def plan_commit(wanted: list[str], compiled: list[Compiled], unchanged: dict[str
         item = by_name[name]
         root = item.tree.root
         old = {path: sha for path, sha in old_files.items() if path.startswith(root + "/")}
-        old_lock = _lock(old_locks.get(root))
-        if old and old_lock.get("tree_digest") == item.tree.lock["tree_digest"]:
+        old_lock = Lock.read(old_locks.get(root))
+        if old and old_lock is not None and old_lock.tree_digest == item.tree.lock["tree_digest"]:
             outcomes.append(EnvOutcome(name, item.object_count))
             continue
         warnings.extend(str(p) for p in _release_warnings(item, old_lock))
