@@ -16,7 +16,6 @@ from ccp_gitops.diff.risks import quantity, risks
 from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.resid import ResId
 
-
 # --- config files -----------------------------------------------------------------------------
 
 def test_ini_keeps_repeated_keys_and_continuation_lines() -> None:

@@ -7,7 +7,7 @@ import subprocess
 from typing import Any
 
 from ccp_gitops.compile.layout import mermaid_waves
-from ccp_gitops.compile.resolve import Environment
+from ccp_gitops.model.environment import Environment
 from ccp_gitops.model.errors import CcpError
 
 DOT_TIMEOUT_SECONDS = 60
