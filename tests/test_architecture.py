@@ -1,9 +1,13 @@
-"""The package's shape: no import cycle among ``ccp_gitops`` modules, read from the source itself."""
+"""The package's shape: no import cycle among ``ccp_gitops`` modules, and one base class for its errors."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
+
+from ccp_gitops.model.errors import CcpError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ccp_gitops"
 
@@ -86,3 +90,14 @@ def test_cycles_are_found() -> None:
 
 def test_no_import_cycle() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_every_error_has_the_one_base() -> None:
+    """The CLI catches CcpError once: an exception class outside it would escape as a traceback."""
+    outside = []
+    for name in sorted(set(import_graph()) - {"ccp_gitops.__main__"}):  # __main__ runs the CLI
+        for cls_name, cls in inspect.getmembers(importlib.import_module(name), inspect.isclass):
+            private = cls_name.startswith("_")  # control flow inside one module (e.g. load's _Abort)
+            if cls.__module__ == name and issubclass(cls, BaseException) and not private and not issubclass(cls, CcpError):
+                outside.append(f"{name}.{cls_name}")
+    assert outside == []

@@ -10,14 +10,13 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from ccp_gitops.checks.k8s.schema import SchemaChecker
 from ccp_gitops.checks.kustomize import command as kustomize_command
 from ccp_gitops.compile.pipeline import Compiled
 from ccp_gitops.delivery.argocd import HEALTH_KEY
+from ccp_gitops.model.problems import Location
 from ccp_gitops.order.apply_order import argo_sync_order
 from ccp_gitops.order.plan import kustomize_objects
-
-from ccp_gitops.checks.k8s.schema import SchemaChecker
-from ccp_gitops.model.problems import Location
 
 from .compiled import FIXTURE, compile_env, objects, write_tree
 

@@ -106,8 +106,19 @@ def default_root(environ: Mapping[str, str]) -> Path | None:
         if configured.strip().lower() in DISABLED or not configured.strip():
             return None
         return Path(configured).expanduser()
+    return home_cache(environ)
+
+
+def home_cache(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/ccp-gitops``, else ``~/.cache/ccp-gitops``: the user's cache folder."""
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ccp-gitops"
+
+
+def fetch_root(environ: Mapping[str, str]) -> Path:
+    """Where fetched git sources are kept: ``$CCP_CACHE``, or the user's cache folder when it is unset or
+    disabled (``CCP_CACHE=off`` turns off the compile cache; a git source must still be stored somewhere)."""
+    return default_root(environ) or home_cache(environ)
 
 
 def open_cache(root: Path | None) -> Cache | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -15,13 +15,15 @@ from ccp_gitops.cli.common import (
     SOURCE_HELP,
     disk_cache,
     engines,
-    fail,
-    guarded,
     job_count,
     progress_bar,
     repo_dir,
     source_dir,
 )
+from ccp_gitops.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from ccp_gitops.repo.write import CompileReport
 
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
@@ -52,7 +54,8 @@ def compile_command(
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
-    from ccp_gitops.repo.write import run_compile
+    from ccp_gitops.compile.pipeline import SessionSpec
+    from ccp_gitops.repo.write import WriteOptions, run_compile
 
     chosen = engines(engine)
     names = list(envs or [])
@@ -60,13 +63,32 @@ def compile_command(
     if all_envs:
         names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
     if not names:
-        fail("name at least one environment (e.g. env/prod), or --all", 2)
-    workers = job_count(jobs)
+        raise UsageError("name at least one environment (e.g. env/prod), or --all")
+    spec = SessionSpec(src, crds, True, chosen, disk_cache(), job_count(jobs))
     with progress_bar(len(set(names)), "compiling") as progress:
-        lines, warnings = guarded(
-            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress)
-        )
-    for warning in warnings:
+        report = run_compile(spec, names, WriteOptions(repo_dir(repo), branch, message, dry_run), progress)
+    for warning in report.plan.warnings:
         typer.echo(warning, err=True)
-    for line in lines:
+    for line in report_lines(report):
         typer.echo(line)
+
+
+def report_lines(report: CompileReport) -> list[str]:
+    """What a compile did, one line per environment, then the commit (or why there is none)."""
+    plan, lines = report.plan, []
+    for outcome in plan.outcomes:
+        if outcome.change is None:
+            lines.append(f"env/{outcome.env}: unchanged ({outcome.objects} objects)")
+        elif report.dry_run:
+            lines.append(f"env/{outcome.env}: would {outcome.change.summary()}")
+            for kind, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
+                lines.extend(f"  {sign} {path}" for path in outcome.change.files[kind])
+    if report.dry_run:
+        return [*lines, "dry run: nothing was written"]
+    if report.commit is None or plan.repo is None:
+        return lines
+    where = plan.repo.working_tree_dir or plan.repo.git_dir
+    if report.commit.changed and report.commit.new:
+        lines.extend(f"env/{o.env}: {o.change.summary()}" for o in plan.outcomes if o.change is not None)
+        return [*lines, f"committed {report.commit.new[:12]} on {plan.branch} in {where}"]
+    return [*lines, f"nothing to commit on {plan.branch} in {where}"]

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import ENGINE_HELP, EXIT_INPUT, SOURCE_HELP, disk_cache, engines, fail, guarded, source_dir
+from ccp_gitops.cli.common import ENGINE_HELP, SOURCE_HELP, disk_cache, engines, source_dir
+from ccp_gitops.model.errors import UsageError
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
 component the order of its objects (Argo CD: phase, wave, kind, name; Flux: dependsOn, then apply stages).
@@ -42,7 +43,7 @@ def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path 
     try:
         return FORMATS[fmt](build_plan(files, compiled.env.name, chosen))
     except PlanError as exc:
-        fail(f"{repo or 'compiled tree'}: {exc}")
+        raise PlanError(f"{repo or 'compiled tree'}: {exc}") from exc
 
 
 def plan_command(
@@ -55,6 +56,6 @@ def plan_command(
 ) -> None:
     chosen = engines(engine)
     if fmt not in FORMAT_NAMES:
-        fail(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}", EXIT_INPUT)
+        raise UsageError(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}")
     src = source_dir(source)
-    typer.echo(guarded(lambda: _render(src, env, chosen, fmt, repo, branch)), nl=False)
+    typer.echo(_render(src, env, chosen, fmt, repo, branch), nl=False)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ccp_gitops.compile.resolve import ComponentValues, Environment, Origins
+from ccp_gitops.model.environment import ComponentValues, Environment, Origins
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.source.load import Document, YamlPath
 from ccp_gitops.source.tree import Source

@@ -80,7 +80,7 @@ def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]
             continue
         cache.store("fast", digest("chain", before.shared, env.name), list(env.chain))
         outcome = Outcome(
-            str(item.tree.lock["tree_digest"]), str(env.delivery.get("branch", "main")), item.object_count, tuple(str(w) for w in item.warnings)
+            str(item.tree.lock["tree_digest"]), item.delivery.branch, item.object_count, tuple(str(w) for w in item.warnings)
         )
         cache.store("fast", key, outcome)
 

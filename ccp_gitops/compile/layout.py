@@ -8,10 +8,10 @@ from typing import Any
 
 from ccp_gitops import __version__
 from ccp_gitops.cache.memo import Emitter, Memo, emit_object
-from ccp_gitops.compile.assemble import Obj
 from ccp_gitops.compile.emit import dump_json
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.compile.waves import mermaid_waves as _mermaid
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.oci.image import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from ccp_gitops.source.inputs import LOCK_FILE as LOCK_FILE
 

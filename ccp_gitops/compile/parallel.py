@@ -145,5 +145,5 @@ def compile_all(
     The result is the same with or without either. ``keep_objects=False`` leaves each result's
     ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
     """
-    session = SessionSpec(source_dir, crds, check, engines, cache).open()
-    return list(compile_each(session, [env_name(n) for n in names], jobs, keep_objects=keep_objects))
+    spec = SessionSpec(source_dir, crds, check, engines, cache, jobs)
+    return list(compile_each(spec.open(), [env_name(n) for n in names], spec.jobs, keep_objects=keep_objects))

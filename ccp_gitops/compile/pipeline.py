@@ -11,13 +11,15 @@ from pathlib import Path
 from ccp_gitops.cache.disk import Cache
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.checks.stage import Checkers, check_objects, check_options, check_rendered_files
-from ccp_gitops.compile.assemble import Obj, assemble
+from ccp_gitops.compile.assemble import assemble
 from ccp_gitops.compile.layout import EnvTree, build_tree
 from ccp_gitops.compile.render import Renderer
-from ccp_gitops.compile.resolve import Environment, resolve
+from ccp_gitops.compile.resolve import resolve
 from ccp_gitops.compile.waves import annotate
 from ccp_gitops.delivery.files import delivery_files
 from ccp_gitops.delivery.settings import Delivery, readme_section
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem, error
 from ccp_gitops.source.fetch import lock_sources
 from ccp_gitops.source.inputs import crd_dirs
@@ -120,13 +122,14 @@ def compile_env(
 
 @dataclass(frozen=True)
 class SessionSpec:
-    """What to compile from and how: the source, CRD folders, checks, engines and disk cache."""
+    """What to compile from and how: the source, CRD folders, checks, engines, disk cache and processes."""
 
     source_dir: Path
     crds: list[Path] | None = None
     check: bool = True
     engines: list[str] | None = None
     cache: Cache | None = None
+    jobs: int = 1  # compile environments in this many processes (the result is the same)
 
     def open(self) -> Session:
         """Load the source (InputError lists every problem of its files)."""

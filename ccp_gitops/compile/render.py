@@ -17,7 +17,7 @@ from ccp_gitops.cache.disk import Cache
 from ccp_gitops.cache.disk import digest as content_digest
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.compile.emit import load_all
-from ccp_gitops.compile.resolve import ComponentValues, Environment
+from ccp_gitops.model.environment import ComponentValues, Environment
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.source.tree import Component, Source
 

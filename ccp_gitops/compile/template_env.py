@@ -14,6 +14,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ccp_gitops.model.errors import CcpError
 from ccp_gitops.model.problems import Location, Problem
 
 # A string matching this is inserted into a manifest as it is; anything else is JSON-quoted,
@@ -151,7 +152,7 @@ def pick(files: dict[str, str], names: list[str], component: str) -> dict[str, s
     return {n: files[n] for n in names}
 
 
-class TemplateFailure(TemplateError):
+class TemplateFailure(TemplateError, CcpError):
     """Raised by the ``fail()`` template function: the template refuses its input."""
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccp_gitops.cache.memo import Emitter, emit_object
-from ccp_gitops.compile.assemble import COMPONENT_LABEL, MANAGED_BY, Obj
+from ccp_gitops.compile.assemble import COMPONENT_LABEL, MANAGED_BY
 from ccp_gitops.compile.layout import kustomization
-from ccp_gitops.compile.resolve import ENGINES, Environment
+from ccp_gitops.compile.resolve import ENGINES
 from ccp_gitops.delivery.oci_source import OciSource
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -137,7 +139,7 @@ def settings(env: Environment, engines: list[str] | None = None) -> Delivery:
         env=env.name,
         namespace=env.namespace,
         repo_url=str(raw.get("repo_url")),
-        branch=str(raw.get("branch")),
+        branch=str(raw.get("branch") or "main"),
         engines=chosen,
         project=str(raw.get("project") or env.name),
         argocd_namespace=str(raw.get("argocd_namespace") or "argocd"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ccp_gitops.cache.disk import Cache
 from ccp_gitops.checks.stage import upgrade_problems_by_component
@@ -14,18 +13,16 @@ from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentIn
 from ccp_gitops.diff.objects import object_changes, pairs
 from ccp_gitops.diff.risks import risks
 from ccp_gitops.diff.sides import GitRepo, Tree, object_file, parse_objects, read_lock
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Location
 from ccp_gitops.source.inputs import env_name
 
 SOURCE_LABEL = "source"
 
 
-def _endpoint(kind: str, rev: str | None, commit: str | None, tree: Tree, lock: dict[str, Any] | None) -> Endpoint:
-    lock = lock or {}
-
+def _endpoint(kind: str, rev: str | None, commit: str | None, tree: Tree, lock: Lock | None) -> Endpoint:
     def text(key: str) -> str | None:
-        value = lock.get(key)
-        return str(value) if value is not None else None
+        return lock.text(key) if lock else None
 
     return Endpoint(
         "source" if kind == "source" else "rev",
@@ -53,7 +50,8 @@ def compare_env(
         if repo is not None:
             repo.read(tree, [tree.lock_path] + [p for p in wanted if p in tree.blobs])
     old_lock, new_lock = read_lock(old), read_lock(new)
-    namespace = str((new_lock or old_lock or {}).get("namespace") or "")
+    either = new_lock or old_lock
+    namespace = either.namespace if either else ""
     old_objs = parse_objects(old, [p for p in wanted if p in old.blobs], namespace)
     new_objs = parse_objects(new, [p for p in wanted if p in new.blobs], namespace)
     changed = pairs(old_objs, new_objs)
@@ -102,7 +100,7 @@ def diff_source(
     listings: dict[str, dict[str, Tree]] = {}
     report = DiffReport()
     for item in compiled:
-        rev = from_rev if from_rev is not None else str(item.env.delivery.get("branch", "main"))
+        rev = from_rev if from_rev is not None else item.delivery.branch
         commit = fixed if fixed is not None else repo.branch(rev)
         root = item.tree.root
         if commit is not None and commit not in listings:
@@ -116,9 +114,9 @@ def diff_source(
     return report
 
 
-def _option_risks(item: Compiled, old_lock: dict[str, Any] | None) -> list[Risk]:
+def _option_risks(item: Compiled, old_lock: Lock | None) -> list[Risk]:
     """Options the source sets that the new OpenStack release removed or deprecated."""
-    old_release = str((old_lock or {}).get("openstack_release") or item.env.release)
+    old_release = (old_lock.release if old_lock else None) or item.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in item.env.components}
     return [
         Risk(item.env.name, component, "medium", "openstack-option-release", f"{problem.location}: {problem.message}", None, item.env.components[component].wave)

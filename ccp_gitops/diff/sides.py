@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -16,16 +14,13 @@ from ccp_gitops.compile.emit import load_all
 from ccp_gitops.compile.layout import LOCK_FILE
 from ccp_gitops.diff.model import DiffError
 from ccp_gitops.diff.objects import ParsedObj
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.model.resid import ResId
+from ccp_gitops.repo.commit import blob_sha
 
 KUSTOMIZE_CONFIG_API = "kustomize.config.k8s.io/"
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def blob_id(data: bytes) -> str:
-    """The git blob id of ``data`` (what ``git hash-object`` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
@@ -39,7 +34,7 @@ class Tree:
 
     @classmethod
     def from_files(cls, root: str, label: str, files: dict[str, bytes]) -> Tree:
-        return cls(root, label, {p: blob_id(d) for p, d in files.items()}, dict(files))
+        return cls(root, label, {p: blob_sha(d).hex() for p, d in files.items()}, dict(files))
 
     @property
     def exists(self) -> bool:
@@ -109,7 +104,7 @@ class GitRepo:
             pos = header_end + 1 + size + 1
 
 
-def read_lock(tree: Tree) -> dict[str, Any] | None:
+def read_lock(tree: Tree) -> Lock | None:
     """The lock file of a side (must already be read), or None."""
     raw = tree.data.get(tree.lock_path)
     if raw is None:
@@ -118,7 +113,7 @@ def read_lock(tree: Tree) -> dict[str, Any] | None:
         lock = json.loads(raw)
     except ValueError as exc:
         raise InputError([Problem(Location(f"{tree.label}:{tree.lock_path}", 1, 1), f"lock file is not valid JSON: {exc}")]) from None
-    return lock if isinstance(lock, dict) else None
+    return Lock.of(lock) if isinstance(lock, dict) else None
 
 
 def object_file(tree: Tree, path: str) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Union
 
+from ccp_gitops.model.errors import CcpError
+
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 TREE_MODE = b"40000"
@@ -28,7 +30,7 @@ _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}
 Tree = dict[str, Union[bytes, "Tree"]]  # name -> binary sha of a blob, or a subtree
 
 
-class RepoError(Exception):
+class RepoError(CcpError):
     """The env repo is in a state we must not touch (dirty, moved concurrently, not a repo)."""
 
 
@@ -163,9 +165,14 @@ def read_files(repo: RepoLike, rev: str, prefix: str) -> dict[str, bytes]:
     return {path: data for path, data in zip(entries, blobs) if data is not None}
 
 
+def object_id(kind: bytes, data: bytes) -> bytes:
+    """The binary git object id of an object of type ``kind`` (blob, tree, commit) holding ``data``."""
+    return hashlib.sha1(kind + b" %d\0" % len(data) + data).digest()
+
+
 def blob_sha(data: bytes) -> bytes:
-    """The binary git object id of a blob of ``data``."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).digest()
+    """The binary git object id of a blob of ``data`` (``git hash-object`` prints its hex)."""
+    return object_id(b"blob", data)
 
 
 @dataclass
@@ -176,7 +183,7 @@ class _Pending:
     known: set[bytes] = field(default_factory=set)  # ids the repository already holds
 
     def add(self, kind: bytes, data: bytes) -> bytes:
-        sha = hashlib.sha1(kind + b" %d\0" % len(data) + data).digest()
+        sha = object_id(kind, data)
         if sha not in self.known:
             self.objects.setdefault(sha, (kind, data))
         return sha
@@ -297,17 +304,20 @@ def commit_files(
     replace: dict[str, dict[str, bytes]],
     message: str,
     base_branch: str | None = None,
+    recover: bool = True,
 ) -> CommitResult:
     """Replace each folder in ``replace`` (prefix -> path -> bytes) by the given files; commit; CAS the ref.
 
     ``base_branch`` starts a new ``branch`` from another branch's head (for review branches).
+    ``recover=False``: the caller has already finished a killed update (``recover_work_tree``).
     """
     env_repo = _as_env_repo(repo)
     old = branch_head(env_repo, branch)
     start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
     checked_out = _checked_out(env_repo, branch)
     if checked_out:
-        recover_work_tree(env_repo, branch)
+        if recover:
+            recover_work_tree(env_repo, branch)
         dirty = dirty_files(env_repo)
         if dirty:
             raise RepoError("the env repo work tree has uncommitted changes; commit or discard them first:\n  " + "\n  ".join(dirty))

@@ -1,6 +1,6 @@
 """Fetch: components from other git repositories, pinned by tag or commit, cached so compiles work offline.
 
-Cache layout, under ``$CCP_CACHE`` (default ``$XDG_CACHE_HOME/ccp-gitops``, else
+Cache layout, under ``$CCP_CACHE`` (default, and with ``CCP_CACHE=off``: ``$XDG_CACHE_HOME/ccp-gitops``, else
 ``~/.cache/ccp-gitops``)::
 
     sources/<sha256 of the URL>/repo.git         bare clone: every branch and tag
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ccp_gitops.cache.disk import fetch_root
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.source.load import Document
 
-CACHE_ENV = "CCP_CACHE"
 GIT_TIMEOUT_SECONDS = 600
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
@@ -68,13 +68,6 @@ class FetchedSource:
 
     def lock_entry(self) -> dict[str, str]:
         return {"git": self.git, "ref": self.ref, "commit": self.commit}
-
-
-def default_cache() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ccp-gitops"
 
 
 def source_specs(site: Document, site_root: Path) -> list[SourceSpec]:
@@ -207,7 +200,7 @@ def fetch_all(site: Document, site_root: Path, cache: Path | None = None) -> lis
     problems: list[Problem] = []
     for spec in source_specs(site, site_root):
         try:
-            fetched.append(fetch_source(spec, cache or default_cache()))
+            fetched.append(fetch_source(spec, cache or fetch_root(os.environ)))
         except InputError as exc:
             problems.extend(exc.problems)
         except (OSError, subprocess.SubprocessError, tarfile.TarError) as exc:

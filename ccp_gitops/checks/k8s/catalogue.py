@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ccp_gitops.cache.disk import Cache, digest
+from ccp_gitops.model.errors import CcpError
 
 if TYPE_CHECKING:
     from referencing import Registry
@@ -78,7 +79,7 @@ DATA_KEYWORDS = frozenset({"enum", "const", "required", "type", "default", "patt
 SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
 
 
-class UnsupportedKubernetesVersion(ValueError):
+class UnsupportedKubernetesVersion(CcpError, ValueError):
     """The requested Kubernetes version has no bundled schemas."""
 
 

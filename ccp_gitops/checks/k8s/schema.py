@@ -11,7 +11,6 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from ccp_gitops.cache.disk import Cache
-from ccp_gitops.checks.k8s.crds import Crd, custom_resource_schema, load_crds
 from ccp_gitops.checks.k8s.catalogue import (
     DATA_KEYWORDS,
     DEFS_ID,
@@ -23,6 +22,7 @@ from ccp_gitops.checks.k8s.catalogue import (
     resolve_version,
     supported_versions,
 )
+from ccp_gitops.checks.k8s.crds import Crd, custom_resource_schema, load_crds
 from ccp_gitops.checks.k8s.object_names import metadata_problems
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.model.resid import ResId, split_api_version
