@@ -155,7 +155,9 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 def uses(obj: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
     """(ConfigMaps, Secrets, Jobs waited for) that a pod template refers to, read independently of ccp-gitops."""
-    configmaps, secrets, jobs = set(), set(), set()
+    configmaps: set[str] = set()
+    secrets: set[str] = set()
+    jobs: set[str] = set()
     for node in _walk(_pod(obj)):
         for key in ("configMap", "configMapRef", "configMapKeyRef"):
             if isinstance(node.get(key), dict):
