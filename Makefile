@@ -15,7 +15,7 @@ include scripts/e2e-deps.mk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip "setuptools>=68" wheel
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=77" wheel
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
@@ -41,6 +41,9 @@ openstack-venv: $(BIN)/python
 
 typecheck: install-test
 	$(BIN)/mypy
+
+lint: install-test
+	$(BIN)/ruff check
 
 # ccp-gitops against kubectl kustomize on synthetic fleets (1, 10, 100 regions; 1,000 objects): ~7 minutes.
 bench: install
