@@ -304,20 +304,17 @@ def commit_files(
     replace: dict[str, dict[str, bytes]],
     message: str,
     base_branch: str | None = None,
-    recover: bool = True,
 ) -> CommitResult:
     """Replace each folder in ``replace`` (prefix -> path -> bytes) by the given files; commit; CAS the ref.
 
     ``base_branch`` starts a new ``branch`` from another branch's head (for review branches).
-    ``recover=False``: the caller has already finished a killed update (``recover_work_tree``).
     """
     env_repo = _as_env_repo(repo)
     old = branch_head(env_repo, branch)
     start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
     checked_out = _checked_out(env_repo, branch)
     if checked_out:
-        if recover:
-            recover_work_tree(env_repo, branch)
+        recover_work_tree(env_repo, branch)
         dirty = dirty_files(env_repo)
         if dirty:
             raise RepoError("the env repo work tree has uncommitted changes; commit or discard them first:\n  " + "\n  ".join(dirty))

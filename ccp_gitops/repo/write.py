@@ -250,8 +250,9 @@ def apply(plan: CommitPlan) -> CommitResult | None:
     """Commit a plan's files in one commit and move its branch by compare-and-swap; None when there is nothing to write."""
     if plan.repo is None or not plan.files:
         return None
-    # the plan was made after recover_work_tree: the update a killed compile left is finished once
-    return commit_files(plan.repo, plan.branch, plan.files, plan.message, base_branch=plan.base_branch, recover=False)
+    # commit_files finishes a half-done work-tree update again, right before it checks the work tree: another
+    # compile may have moved the branch since the plan was made (test_two_compiles_racing_on_one_repo)
+    return commit_files(plan.repo, plan.branch, plan.files, plan.message, base_branch=plan.base_branch)
 
 
 def run_compile(spec: SessionSpec, names: list[str], write: WriteOptions, progress: Progress | None = None) -> CompileReport:
