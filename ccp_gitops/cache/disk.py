@@ -29,6 +29,14 @@ MAGIC = b"ccp-gitops-cache-1\n"
 PRUNE_AFTER_SECONDS = 14 * 24 * 3600
 
 
+def files_digest(files: Mapping[str, bytes]) -> str:
+    """sha256 over the sorted paths and the sha256 of each file: the identity of a set of files."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    return h.hexdigest()
+
+
 def digest(*parts: bytes | str) -> str:
     """sha256 over length-prefixed parts (so ``("ab", "c")`` and ``("a", "bc")`` differ)."""
     h = hashlib.sha256()

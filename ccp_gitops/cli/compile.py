@@ -56,12 +56,13 @@ def compile_command(
 ) -> None:
     from ccp_gitops.compile.pipeline import SessionSpec
     from ccp_gitops.repo.write import WriteOptions, run_compile
+    from ccp_gitops.source.inputs import overlay_names
 
     chosen = engines(engine)
     names = list(envs or [])
     src = source_dir(source)
     if all_envs:
-        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+        names += overlay_names(src)
     if not names:
         raise UsageError("name at least one environment (e.g. env/prod), or --all")
     spec = SessionSpec(src, crds, True, chosen, disk_cache(), job_count(jobs))

@@ -30,13 +30,14 @@ def validate_command(
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ccp_gitops.checks.validate_env import validate_envs
+    from ccp_gitops.source.inputs import overlay_names
 
     if output_format not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {output_format!r}")
     src = source_dir(source)
     names = list(envs or [])
     if all_envs:
-        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+        names += overlay_names(src)
     if not names:
         raise UsageError("name at least one environment (e.g. env/prod), or --all")
     report = validate_envs(src, names, crds, kustomize, disk_cache(), job_count(jobs))

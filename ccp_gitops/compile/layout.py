@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccp_gitops import __version__
+from ccp_gitops.cache.disk import files_digest
 from ccp_gitops.cache.memo import Emitter, Memo, emit_object
 from ccp_gitops.compile.emit import dump_json
 from ccp_gitops.compile.waves import mermaid_waves as _mermaid
@@ -55,13 +55,6 @@ def component_files(env: Environment, objs: list[Obj], emit: Emitter = emit_obje
     return out
 
 
-def _digest(files: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return h.hexdigest()
-
-
 def build_tree(
     env: Environment,
     objs: list[Obj],
@@ -89,7 +82,7 @@ def build_tree(
             "wave": comp.wave,
             "depends_on": comp.depends_on,
             "images": dict(sorted(comp.values["images"].items())),
-            "digest": _digest(files),
+            "digest": files_digest(files),
         }
     tree.files[f"{tree.root}/{KUSTOMIZATION}"] = kustomization([f"{name}" for name in env.components], emit)
     for path, data in (extra or {}).items():
@@ -104,7 +97,7 @@ def build_tree(
         "namespace": env.namespace,
         "openstack_release": env.release,
         "components": components,
-        "tree_digest": _digest({p: d for p, d in tree.files.items()}),
+        "tree_digest": files_digest(tree.files),
     }
     if sources:
         # components from other git repositories (ccp-gitops.yaml sources:): name -> git, ref, commit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import subprocess
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from ccp_gitops.model.environment import Environment
 from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem, error
 from ccp_gitops.source.fetch import lock_sources
-from ccp_gitops.source.inputs import crd_dirs
+from ccp_gitops.source.inputs import crd_dirs, unknown_environment
 from ccp_gitops.source.inputs import env_name as env_name
 from ccp_gitops.source.tree import Source, load_source
 
@@ -157,10 +156,7 @@ class Session:
         """The problem of naming an environment the source does not have."""
         if name in self.source.overlays:
             return None
-        known = ", ".join(sorted(self.source.overlays))
-        close = difflib.get_close_matches(name, sorted(self.source.overlays), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})")
+        return error(f"overlays/{name}/env.yaml", 1, 1, unknown_environment(name, sorted(self.source.overlays)))
 
     def compile(self, name: str) -> Compiled:
         """One environment through every stage; InputError lists its problems."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import graphlib
 import json
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from typing import Any
 
 from ccp_gitops.cache.disk import Cache, digest
 from ccp_gitops.model.environment import ComponentValues, Environment, Origins
-from ccp_gitops.model.problems import InputError, Location, Problem, error, raise_if_errors
+from ccp_gitops.model.problems import InputError, Location, Problem, did_you_mean, error, raise_if_errors
+from ccp_gitops.source.inputs import unknown_environment
 from ccp_gitops.source.load import Document, YamlPath
 from ccp_gitops.source.tree import Source
 
@@ -58,11 +58,6 @@ def _record(origins: Origins, value: Any, layer: Layer, path: YamlPath) -> None:
     origins.setdefault(path, []).append(layer.doc.locate(layer.at + path))
 
 
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def overlay_chain(source: Source, env: str) -> list[str]:
     """The overlay names from the root parent down to ``env``."""
     chain: list[str] = []
@@ -74,9 +69,9 @@ def overlay_chain(source: Source, env: str) -> list[str]:
         if current not in source.overlays:
             if not chain:
                 known = sorted(source.overlays)
-                raise InputError([error("overlays", 1, 1, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
+                raise InputError([error("overlays", 1, 1, unknown_environment(current, known))])
             doc = source.overlays[chain[-1]]
-            raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{_suggest(current, sorted(source.overlays))}")])
+            raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{did_you_mean(current, sorted(source.overlays))}")])
         chain.append(current)
         parent = source.overlays[current].data.get("extends")
         current = str(parent) if parent is not None else None
@@ -106,7 +101,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
         for comp, spec in (doc.data.get("components") or {}).items():
             spec = spec or {}
             if comp not in source.components:
-                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{_suggest(comp, sorted(source.components))}"))
+                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{did_you_mean(comp, sorted(source.components))}"))
                 continue
             if spec.get("enabled", True) is False:
                 enabled.pop(comp, None)
@@ -124,7 +119,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
     release = str(settings["openstack_release"])
     if release not in releases:
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
-        raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{_suggest(release, sorted(releases))}")])
+        raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{did_you_mean(release, sorted(releases))}")])
     matrix: dict[str, str] = releases[release]["images"]
     for comp in _ordered(source, enabled, problems):
         component = source.components[comp]
@@ -139,7 +134,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
                 origins[("images", container)].append(matrix_origins[(release, "images", ref)][-1])
             elif not any(c in ref for c in "/:@"):
                 where = origins[("images", container)][-1]
-                problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
+                problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{did_you_mean(ref, sorted(matrix))}"))
         schema = component.doc.data.get("values_schema")
         if schema is not None:
             problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache))
@@ -158,7 +153,7 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
         comp = source.components[name]
         for i, dep in enumerate(comp.depends_on):
             if dep not in source.components:
-                problems.append(Problem(comp.doc.locate(("depends_on", i)), f"{name} depends on unknown component {dep!r}{_suggest(dep, sorted(source.components))}"))
+                problems.append(Problem(comp.doc.locate(("depends_on", i)), f"{name} depends on unknown component {dep!r}{did_you_mean(dep, sorted(source.components))}"))
             elif dep not in enabled:
                 problems.append(Problem(enabled[name], f"component {name!r} needs {dep!r}, which this environment does not enable"))
         sorter.add(name, *[d for d in comp.depends_on if d in enabled])

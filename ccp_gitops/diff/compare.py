@@ -15,7 +15,7 @@ from ccp_gitops.diff.risks import risks
 from ccp_gitops.diff.sides import GitRepo, Tree, object_file, parse_objects, read_lock
 from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Location
-from ccp_gitops.source.inputs import env_name
+from ccp_gitops.source.inputs import env_name, overlay_names
 
 SOURCE_LABEL = "source"
 
@@ -84,10 +84,7 @@ def compare_env(
 
 def source_envs(source_dir: Path) -> list[str]:
     """Every overlay of a source tree (the default environments of a source diff)."""
-    overlays = source_dir / "overlays"
-    if not overlays.is_dir():
-        return []
-    return sorted(p.name for p in overlays.iterdir() if (p / "env.yaml").is_file())
+    return overlay_names(source_dir)
 
 
 def diff_source(

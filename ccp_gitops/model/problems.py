@@ -66,6 +66,20 @@ class InputError(CcpError):
         return [*map(str, self.problems), f"ccp-gitops: {errors} error(s); nothing was written"]
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word`` (difflib's ratio at least 0.6), for a "did you mean" hint; None if none is."""
+    import difflib  # only when a problem is being described
+
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the choice most like ``word``, or an empty string."""
+    close = closest(word, choices)
+    return f"; did you mean {close!r}?" if close else ""
+
+
 def raise_if_errors(problems: Iterable[Problem]) -> None:
     """Raise InputError when any of the problems is an error."""
     found = list(problems)

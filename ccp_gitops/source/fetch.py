@@ -11,7 +11,6 @@ A ref that the bare clone already resolves, and a tree already extracted, need n
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ccp_gitops.cache.disk import fetch_root
-from ccp_gitops.model.problems import InputError, Location, Problem
+from ccp_gitops.model.problems import InputError, Location, Problem, closest
 from ccp_gitops.source.load import Document
 
 GIT_TIMEOUT_SECONDS = 600
@@ -180,8 +179,8 @@ def fetch_source(spec: SourceSpec, cache: Path) -> FetchedSource:
         commit = _resolve(bare, spec)
     if commit is None:
         tags = _names(bare, "refs/tags/")
-        close = difflib.get_close_matches(spec.ref, tags, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else (f" (tags: {', '.join(tags[-5:])})" if tags else " (it has no tags)")
+        close = closest(spec.ref, tags)
+        hint = f"; did you mean {close!r}?" if close else (f" (tags: {', '.join(tags[-5:])})" if tags else " (it has no tags)")
         raise InputError([Problem(spec.locate("ref"), f"source {spec.name!r}: no tag or commit {spec.ref!r} in {spec.git}{hint}")])
     tree = home / "trees" / commit
     if not tree.is_dir():

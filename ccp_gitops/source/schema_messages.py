@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from typing import Any, Iterable, Iterator
@@ -10,6 +9,7 @@ from typing import Any, Iterable, Iterator
 from jsonschema.exceptions import ValidationError
 
 from ccp_gitops.checks.k8s.catalogue import PATTERN_NAMES
+from ccp_gitops.model.problems import closest
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -61,8 +61,8 @@ def describe(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
         for name in instance:
             if name in known or any(p.search(name) for p in patterns):
                 continue
-            hint = difflib.get_close_matches(str(name), known, n=1)
-            suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+            hint = closest(str(name), known)
+            suffix = f" (did you mean {hint!r}?)" if hint else ""
             yield [*path, name], f"unknown field{suffix}"
         return
     if keyword == "type":
@@ -80,18 +80,14 @@ def describe(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
         return
     if keyword == "enum" and isinstance(error.validator_value, list):
         allowed = [v for v in error.validator_value if v not in ("", None)]
-        hint = (
-            difflib.get_close_matches(instance, [str(v) for v in allowed], n=1)
-            if isinstance(instance, str)
-            else []
-        )
+        hint = closest(instance, [str(v) for v in allowed]) if isinstance(instance, str) else None
         if len(allowed) > 8 and hint:
             yield (
                 path,
-                f"{short(instance)} is not one of the {len(allowed)} allowed values (did you mean {hint[0]!r}?)",
+                f"{short(instance)} is not one of the {len(allowed)} allowed values (did you mean {hint!r}?)",
             )
         else:
-            suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+            suffix = f" (did you mean {hint!r}?)" if hint else ""
             yield path, f"{short(instance)} is not one of {short(allowed, 400)}{suffix}"
         return
     if keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:

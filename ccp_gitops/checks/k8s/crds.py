@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ccp_gitops.cache.disk import Cache, digest
-from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, DATA_KEYWORDS, INT_BOUNDS, SCHEMA_MAP_KEYWORDS
+from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, INT_BOUNDS, copy_schema
 from ccp_gitops.model.problems import Location, Problem, warning
 
 # OpenAPI v3 (structural schema) keywords copied unchanged into JSON Schema.
@@ -58,21 +58,7 @@ class CrdFile:
 
 def _strip_annotations(node: Any) -> Any:
     """A CRD schema without descriptions (most of a CRD's bytes); property names are kept."""
-    if isinstance(node, list):
-        return [_strip_annotations(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ANNOTATION_KEYWORDS or key == "x-kubernetes-validations":
-            continue
-        if key in SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
-            out[key] = {name: _strip_annotations(sub) for name, sub in value.items()}
-        elif key in DATA_KEYWORDS:
-            out[key] = value
-        else:
-            out[key] = _strip_annotations(value)
-    return out
+    return copy_schema(node, lambda key, value, out: key in ANNOTATION_KEYWORDS or key == "x-kubernetes-validations")
 
 
 def _yaml_loader() -> type[yaml.SafeLoader]:
