@@ -16,7 +16,8 @@ from ccp_gitops.compile.render import Renderer
 from ccp_gitops.compile.resolve import resolve
 from ccp_gitops.compile.waves import annotate
 from ccp_gitops.delivery.files import delivery_files
-from ccp_gitops.delivery.settings import Delivery, readme_section
+from ccp_gitops.delivery.readme import readme_section
+from ccp_gitops.delivery.settings import Delivery
 from ccp_gitops.model.environment import Environment
 from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem, error

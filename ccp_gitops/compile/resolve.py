@@ -78,6 +78,34 @@ def overlay_chain(source: Source, env: str) -> list[str]:
     return list(reversed(chain))
 
 
+Overrides = dict[str, list[tuple[Layer, dict[str, Any]]]]  # component -> the overlays' values for it, in order
+
+
+def _merge_overlays(
+    source: Source, chain: list[str], settings: dict[str, Any], origins: Origins, problems: list[Problem]
+) -> tuple[dict[str, Location], Overrides]:
+    """Merge the overlay chain's settings; the components it enables (where) and their overriding values."""
+    enabled: dict[str, Location] = {}
+    overrides: Overrides = {}
+    for name in chain:
+        doc = source.overlays[name]
+        layer = Layer(doc, (), f"overlay {name}")
+        merge(settings, origins, {k: v for k, v in doc.data.items() if k not in ("components", "extends")}, layer)
+        for comp, spec in (doc.data.get("components") or {}).items():
+            spec = spec or {}
+            if comp not in source.components:
+                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{did_you_mean(comp, sorted(source.components))}"))
+                continue
+            if spec.get("enabled", True) is False:
+                enabled.pop(comp, None)
+                overrides.pop(comp, None)
+                continue
+            enabled[comp] = doc.locate_key(("components", comp))
+            body = {k: v for k, v in spec.items() if k != "enabled"}
+            overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    return enabled, overrides
+
+
 def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment:
     """Merge base, component defaults and the overlay chain for ``env``; order the components.
 
@@ -91,25 +119,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
     for base in source.bases:
         merge(settings, settings_origins, {k: v for k, v in base.data.items() if k != "releases"}, Layer(base, (), "base"))
         merge(releases, matrix_origins, base.data.get("releases", {}), Layer(base, ("releases",), "base"))
-    enabled: dict[str, Location] = {}
-    overrides: dict[str, list[tuple[Layer, dict[str, Any]]]] = {}
     problems: list[Problem] = []
-    for name in chain:
-        doc = source.overlays[name]
-        layer = Layer(doc, (), f"overlay {name}")
-        merge(settings, settings_origins, {k: v for k, v in doc.data.items() if k not in ("components", "extends")}, layer)
-        for comp, spec in (doc.data.get("components") or {}).items():
-            spec = spec or {}
-            if comp not in source.components:
-                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{did_you_mean(comp, sorted(source.components))}"))
-                continue
-            if spec.get("enabled", True) is False:
-                enabled.pop(comp, None)
-                overrides.pop(comp, None)
-                continue
-            enabled[comp] = doc.locate_key(("components", comp))
-            body = {k: v for k, v in spec.items() if k != "enabled"}
-            overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    enabled, overrides = _merge_overlays(source, chain, settings, settings_origins, problems)
     for key in ("namespace", "openstack_release", "kubernetes_version"):
         if key not in settings:
             where = source.overlays[env].locate(())
@@ -140,9 +151,9 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
             problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache))
         environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
     raise_if_errors(problems)
-    for comp in environment.components.values():
-        deps = [environment.components[d].wave for d in comp.depends_on]
-        comp.wave = 1 + max(deps) if deps else 0
+    for resolved in environment.components.values():
+        deps = [environment.components[d].wave for d in resolved.depends_on]
+        resolved.wave = 1 + max(deps) if deps else 0
     return environment
 
 
