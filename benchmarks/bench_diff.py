@@ -62,7 +62,7 @@ def main() -> int:
         objects, files = len(compiled.objects), len(compiled.tree.files)
 
         def diff_once() -> None:
-            report = diff_source(source, [args.env], repo, cache=cache)
+            report = diff_source(SessionSpec(source, cache=cache), [args.env], repo)
             assert report.empty, render_text(report)
             render_json(report)
 

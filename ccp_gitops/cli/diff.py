@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ccp_gitops.diff.model import DiffReport
     from ccp_gitops.diff.render.text import Line
 
-from ccp_gitops.cli.common import JOBS_HELP, SOURCE_HELP, disk_cache, is_terminal, job_count, repo_dir, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, is_terminal, job_count, repo_dir, source_dir
 from ccp_gitops.model.errors import EXIT_INPUT, UsageError
 
 FORMATS = ("text", "markdown", "json")
@@ -73,6 +73,7 @@ def diff_command(
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help="Write the output (markdown: one file per part) to DIR and print the file names."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences (like git diff --exit-code)."),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
 ) -> None:
     from ccp_gitops.diff.render.markdown import MIN_MAX_BYTES
 
@@ -89,7 +90,9 @@ def diff_command(
 
         if from_rev is not None and to_rev is not None:
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
-        return diff_source(source_dir(source), names, repo_dir(repo), from_rev, disk_cache(), job_count(jobs))
+        from ccp_gitops.compile.pipeline import SessionSpec
+
+        return diff_source(SessionSpec(source_dir(source), crds, True, None, disk_cache(), job_count(jobs)), names, repo_dir(repo), from_rev)
 
     report = run()
     if fmt == "json":

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import ENGINE_HELP, SOURCE_HELP, disk_cache, engines, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, ENGINE_HELP, SOURCE_HELP, disk_cache, engines, source_dir
 from ccp_gitops.model.errors import UsageError
 
 HELP = """Show the order in which Argo CD and Flux apply an environment: the component waves, and inside each
@@ -26,12 +26,12 @@ Example: ccp-gitops plan env/prod --format mermaid
 FORMAT_NAMES = ("text", "json", "mermaid")
 
 
-def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path | None, branch: str | None) -> str:
+def _render(src: Path, env: str, chosen: list[str] | None, fmt: str, repo: Path | None, branch: str | None, crds: list[Path] | None) -> str:
     from ccp_gitops.compile.parallel import compile_all
     from ccp_gitops.order.plan import FORMATS, PlanError, build_plan
     from ccp_gitops.repo.commit import RepoError, branch_head, open_repo, read_files
 
-    compiled = compile_all(src, [env], engines=chosen, cache=disk_cache())[0]
+    compiled = compile_all(src, [env], crds=crds, engines=chosen, cache=disk_cache())[0]
     files = compiled.tree.files
     if repo is not None:
         env_repo = open_repo(repo, create=False)
@@ -53,9 +53,10 @@ def plan_command(
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
     repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
     branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
 ) -> None:
     chosen = engines(engine)
     if fmt not in FORMAT_NAMES:
         raise UsageError(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}")
     src = source_dir(source)
-    typer.echo(_render(src, env, chosen, fmt, repo, branch), nl=False)
+    typer.echo(_render(src, env, chosen, fmt, repo, branch, crds), nl=False)

@@ -145,5 +145,9 @@ def compile_all(
     The result is the same with or without either. ``keep_objects=False`` leaves each result's
     ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
     """
-    spec = SessionSpec(source_dir, crds, check, engines, cache, jobs)
+    return compile_envs(SessionSpec(source_dir, crds, check, engines, cache, jobs), names, keep_objects)
+
+
+def compile_envs(spec: SessionSpec, names: list[str], keep_objects: bool = True) -> list[Compiled]:
+    """Compile the named environments as ``spec`` says; every problem of every environment is raised together."""
     return list(compile_each(spec.open(), [env_name(n) for n in names], spec.jobs, keep_objects=keep_objects))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccp_gitops.cache.disk import Cache
 from ccp_gitops.checks.stage import upgrade_problems_by_component
-from ccp_gitops.compile.parallel import compile_all
-from ccp_gitops.compile.pipeline import Compiled
+from ccp_gitops.compile.parallel import compile_envs
+from ccp_gitops.compile.pipeline import Compiled, SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from ccp_gitops.diff.objects import object_changes, pairs
@@ -87,11 +86,9 @@ def source_envs(source_dir: Path) -> list[str]:
     return overlay_names(source_dir)
 
 
-def diff_source(
-    source_dir: Path, names: list[str], repo_path: Path, from_rev: str | None = None, cache: Cache | None = None, jobs: int = 1
-) -> DiffReport:
-    """Compile ``names`` (default: every overlay) and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_all(source_dir, names or source_envs(source_dir), cache=cache, jobs=jobs, keep_objects=False)
+def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: str | None = None) -> DiffReport:
+    """Compile ``names`` (default: every overlay) as ``spec`` says and compare with the env repo (the delivery branch, or ``from_rev``)."""
+    compiled = compile_envs(spec, names or source_envs(spec.source_dir), keep_objects=False)
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}
