@@ -30,6 +30,7 @@ def validate_command(
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ccp_gitops.checks.validate_env import validate_envs
+    from ccp_gitops.compile.pipeline import SessionSpec
     from ccp_gitops.source.inputs import overlay_names
 
     if output_format not in ("text", "json"):
@@ -40,7 +41,7 @@ def validate_command(
         names += overlay_names(src)
     if not names:
         raise UsageError("name at least one environment (e.g. env/prod), or --all")
-    report = validate_envs(src, names, crds, kustomize, disk_cache(), job_count(jobs))
+    report = validate_envs(SessionSpec(src, crds, True, None, disk_cache(), job_count(jobs)), names, kustomize)
     if output_format == "json":
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return

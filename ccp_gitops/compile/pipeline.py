@@ -28,15 +28,25 @@ from ccp_gitops.source.tree import Source, load_source
 
 
 @dataclass
-class Compiled:
-    """One environment through the pipeline: its resolved values, objects and tree."""
+class CompiledTree:
+    """An environment through the pipeline, in the slim form a fleet keeps: values, tree and delivery, no objects."""
 
     env: Environment
-    objects: list[Obj]
     tree: EnvTree
     delivery: Delivery
     warnings: list[Problem] = field(default_factory=list)
-    object_count: int = 0  # len(objects), also when a fleet compile dropped the objects to save memory
+    object_count: int = 0
+
+
+@dataclass
+class Compiled(CompiledTree):
+    """One environment through the pipeline: its resolved values, objects and tree."""
+
+    objects: list[Obj] = field(default_factory=list)
+
+    def slim(self) -> CompiledTree:
+        """The same result without the objects (a fleet's memory then holds files, not object trees)."""
+        return CompiledTree(self.env, self.tree, self.delivery, self.warnings, self.object_count)
 
 
 def source_commit(root: Path) -> str:
@@ -117,7 +127,7 @@ def compile_env(
     delivery, extra = delivery_files(env, objects, engines, memo.emit)
     notes = readme_section(env, delivery, objects)
     tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo, sources=lock_sources(source.sources))
-    return Compiled(env, objects, tree, delivery, findings, len(objects))
+    return Compiled(env, tree, delivery, findings, len(objects), objects)
 
 
 @dataclass(frozen=True)

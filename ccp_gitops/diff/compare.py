@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccp_gitops.checks.stage import upgrade_problems_by_component
-from ccp_gitops.compile.parallel import compile_envs
-from ccp_gitops.compile.pipeline import Compiled, SessionSpec
+from ccp_gitops.compile.parallel import compile_envs_slim
+from ccp_gitops.compile.pipeline import CompiledTree, SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from ccp_gitops.diff.objects import object_changes, pairs
@@ -88,7 +88,7 @@ def source_envs(source_dir: Path) -> list[str]:
 
 def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: str | None = None) -> DiffReport:
     """Compile ``names`` (default: every overlay) as ``spec`` says and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_envs(spec, names or source_envs(spec.source_dir), keep_objects=False)
+    compiled = compile_envs_slim(spec, names or source_envs(spec.source_dir))
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}
@@ -108,7 +108,7 @@ def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: 
     return report
 
 
-def _option_risks(item: Compiled, old_lock: Lock | None) -> list[Risk]:
+def _option_risks(item: CompiledTree, old_lock: Lock | None) -> list[Risk]:
     """Options the source sets that the new OpenStack release removed or deprecated."""
     old_release = (old_lock.release if old_lock else None) or item.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in item.env.components}

@@ -26,7 +26,7 @@ from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled
     from ccp_gitops.compile.parallel import Progress
-    from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+    from ccp_gitops.compile.pipeline import CompiledTree, Session, SessionSpec
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _components(files: dict[str, str], root: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def env_change(compiled: Compiled, old_files: dict[str, str]) -> EnvChange:
+def env_change(compiled: CompiledTree, old_files: dict[str, str]) -> EnvChange:
     """Per-component and per-file differences between the env repo (path -> blob id) and a new compile."""
     root = compiled.tree.root
     change = EnvChange(compiled.env.name)
@@ -92,7 +92,7 @@ def env_change(compiled: Compiled, old_files: dict[str, str]) -> EnvChange:
     return change
 
 
-def _release_warnings(compiled: Compiled, old_lock: Lock | None) -> list[Problem]:
+def _release_warnings(compiled: CompiledTree, old_lock: Lock | None) -> list[Problem]:
     """On an OpenStack release change: options the source sets that the new release deprecates."""
     from ccp_gitops.checks.stage import upgrade_problems
 
@@ -101,7 +101,7 @@ def _release_warnings(compiled: Compiled, old_lock: Lock | None) -> list[Problem
     return upgrade_problems(compiled.env, old_release, docs)
 
 
-def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: str | None) -> str:
+def commit_message(changes: list[EnvChange], compiled: list[CompiledTree], subject: str | None) -> str:
     heads = ", ".join(f"env/{c.env}" for c in changes)
     subject = subject or f"{heads}: " + " / ".join(c.summary() for c in changes)
     body = []
@@ -168,13 +168,13 @@ class _Compiler:
     progress: Progress | None
     session: Session | None = None
 
-    def __call__(self, names: list[str]) -> list[Compiled]:
+    def __call__(self, names: list[str]) -> list[CompiledTree]:
         if not names:
             return []
-        from ccp_gitops.compile.parallel import compile_each
+        from ccp_gitops.compile.parallel import compile_each_slim
 
         self.session = self.session or self.spec.open()
-        return list(compile_each(self.session, names, self.spec.jobs, self.progress, keep_objects=False))
+        return list(compile_each_slim(self.session, names, self.spec.jobs, self.progress))
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def _known_unchanged(base: _Base, known: dict[str, Outcome]) -> set[str]:
     return {name for name, lock in zip(known, map(Lock.read, locks)) if lock is not None and lock.tree_digest == known[name].tree_digest}
 
 
-def plan_commit(wanted: list[str], compiled: list[Compiled], unchanged: dict[str, Outcome], base: _Base, message: str | None) -> CommitPlan:
+def plan_commit(wanted: list[str], compiled: list[CompiledTree], unchanged: dict[str, Outcome], base: _Base, message: str | None) -> CommitPlan:
     """Compare each compiled environment with the env repo at the base: what is unchanged, what changes, the message."""
     by_name = {c.env.name: c for c in compiled}
     warnings = [w for n in wanted for w in (unchanged[n].warnings if n in unchanged else [str(p) for p in by_name[n].warnings])]
@@ -224,7 +224,7 @@ def plan_commit(wanted: list[str], compiled: list[Compiled], unchanged: dict[str
     old_locks = dict(zip(roots, read_blobs(repo, [f"{head}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and head else {}
     outcomes: list[EnvOutcome] = []
     changes: list[EnvChange] = []
-    to_write: list[Compiled] = []
+    to_write: list[CompiledTree] = []
     for name in wanted:
         if name in unchanged:
             outcomes.append(EnvOutcome(name, unchanged[name].objects))
