@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 
 from ccp_gitops.diff.config import compare_data, mask_credentials, mask_line
 from ccp_gitops.diff.model import FieldChange, FileChange, Op
+from ccp_gitops.model.paths import dotted_path
 from ccp_gitops.model.resid import ResId
 
 Keys = tuple[str | int, ...]
@@ -66,18 +67,7 @@ def is_secret_path(rid: ResId, keys: Keys) -> bool:
 
 def format_path(keys: Keys) -> str:
     """``spec.template.spec.containers[api].image``; odd keys as ``annotations["a.b/c"]``."""
-    out = ""
-    for key in keys:
-        if isinstance(key, int):
-            out += f"[{key}]"
-        elif key.startswith("\0"):
-            item = key[1:]
-            out += f"[{item}]" if _PLAIN_ITEM.match(item) else f"[{_quote(item)}]"
-        elif _PLAIN_KEY.match(key):
-            out += f".{key}" if out else key
-        else:
-            out += f"[{_quote(key)}]"
-    return out
+    return dotted_path(keys, _PLAIN_KEY, _quote, _PLAIN_ITEM)
 
 
 def _quote(text: str) -> str:

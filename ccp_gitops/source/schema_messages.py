@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator
 from jsonschema.exceptions import ValidationError
 
 from ccp_gitops.checks.k8s.catalogue import PATTERN_NAMES
+from ccp_gitops.model.paths import dotted_path
 from ccp_gitops.model.problems import closest
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
@@ -26,15 +27,7 @@ _JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
 
 def json_path(parts: Iterable[str | int]) -> str:
     """``spec.template.spec.containers[0].image``; odd keys as ``labels["app.kubernetes.io/name"]``."""
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _IDENTIFIER_RE.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part)}]"
-    return text
+    return dotted_path(parts, _IDENTIFIER_RE, json.dumps)
 
 
 def _json_type(value: Any) -> str:
