@@ -13,7 +13,9 @@
 E2E_CACHE ?= $(HOME)/.cache/ccp-gitops
 E2E_RELEASE ?= 2026.1
 E2E_VENV := $(E2E_CACHE)/e2e-$(E2E_RELEASE)/venv
-E2E_DEBS := mariadb-server mariadb-backup galera-4 rabbitmq-server memcached openvswitch-switch
+# socat: mariabackup's SST stream and each Galera node's state endpoint (the official mariadb image
+# installs it); haproxy: the Galera writer front. tests/test_galera.py starts both.
+E2E_DEBS := mariadb-server mariadb-backup galera-4 socat haproxy rabbitmq-server memcached openvswitch-switch
 
 .PHONY: e2e-deps e2e-debs e2e-venv
 e2e-deps: e2e-debs e2e-venv

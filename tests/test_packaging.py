@@ -28,3 +28,6 @@ def test_wheel_contains_catalogue_and_schemas(tmp_path: Path) -> None:
         "ccp_gitops/diff/render/text.py",
     ):
         assert needed in names, needed
+    # the catalogue's templates compiled at build time (ccp_gitops/precompiled.py)
+    compiled = [n for n in names if n.startswith("ccp_gitops/_precompiled/t_") and n.endswith(".py")]
+    assert len(compiled) >= len(list(ROOT.glob("components/*/templates/*.yaml.j2"))), len(compiled)

@@ -25,6 +25,8 @@ from ccp_gitops.model.errors import UsageError
 if TYPE_CHECKING:
     from ccp_gitops.repo.write import CompileReport
 
+SHARD_RETRIES = 8  # shards that finish together land one after another; each retry only rewrites trees
+
 HELP = """Render environments and commit them to the env repo (one commit, none when nothing changed).
 
 ENV is env/prod, overlays/prod or prod.
@@ -36,6 +38,8 @@ Example: ccp-gitops compile env/staging --branch review/bump-nova --dry-run
 Example: ccp-gitops compile env/prod --engine both
 
 Example: ccp-gitops compile --all --jobs 0
+
+Example: ccp-gitops compile --all --shard 2/8   # one of 8 CI jobs (docs/sharding.md)
 
 Parsed inputs, renders and checks are cached in $CCP_CACHE (default ~/.cache/ccp-gitops;
 CCP_CACHE=off disables it): an unchanged environment is reported without being compiled.
@@ -53,6 +57,11 @@ def compile_command(
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", metavar="K/N",
+        help="Compile only shard K of N (a deterministic 1/N of the environments, by name); shards land "
+        "through the same compare-and-swap, retried when another shard landed first.",
+    ),
 ) -> None:
     from ccp_gitops.compile.pipeline import SessionSpec
     from ccp_gitops.repo.write import WriteOptions, run_compile
@@ -65,9 +74,22 @@ def compile_command(
         names += overlay_names(src)
     if not names:
         raise UsageError("name at least one environment (e.g. env/prod), or --all")
+    retries = 0
+    if shard is not None:
+        from ccp_gitops.compile.shard import parse_shard, select_shard
+
+        try:
+            k, n = parse_shard(shard)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        names = select_shard(list(dict.fromkeys(names)), k, n)
+        retries = SHARD_RETRIES
+        if not names:
+            typer.echo(f"shard {k}/{n}: no environment falls in this shard")
+            return
     spec = SessionSpec(src, crds, True, chosen, disk_cache(), job_count(jobs))
     with progress_bar(len(set(names)), "compiling") as progress:
-        report = run_compile(spec, names, WriteOptions(repo_dir(repo), branch, message, dry_run), progress)
+        report = run_compile(spec, names, WriteOptions(repo_dir(repo), branch, message, dry_run, retries), progress)
     for warning in report.plan.warnings:
         typer.echo(warning, err=True)
     for line in report_lines(report):
@@ -91,5 +113,7 @@ def report_lines(report: CompileReport) -> list[str]:
     where = plan.repo.working_tree_dir or plan.repo.git_dir
     if report.commit.changed and report.commit.new:
         lines.extend(f"env/{o.env}: {o.change.summary()}" for o in plan.outcomes if o.change is not None)
-        return [*lines, f"committed {report.commit.new[:12]} on {plan.branch} in {where}"]
+        retried = report.commit.retried
+        again = f" (landed on top of {retried} other commit{'s' if retried > 1 else ''})" if retried else ""
+        return [*lines, f"committed {report.commit.new[:12]} on {plan.branch} in {where}{again}"]
     return [*lines, f"nothing to commit on {plan.branch} in {where}"]

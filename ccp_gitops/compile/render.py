@@ -72,15 +72,15 @@ class Renderer:
 
     @cached_property
     def manifest_env(self) -> SandboxedEnvironment:
-        from ccp_gitops.compile.template_env import environment, yaml_value
+        from ccp_gitops.compile.template_env import manifest_environment
 
-        return environment(self.templates, yaml_value, True, self._bytecode("manifest"))
+        return manifest_environment(self.templates, self._bytecode("manifest"))
 
     @cached_property
     def file_env(self) -> SandboxedEnvironment:
-        from ccp_gitops.compile.template_env import environment
+        from ccp_gitops.compile.template_env import file_environment
 
-        return environment(self.templates, lambda v: "" if v is None else v, False, self._bytecode("file"))
+        return file_environment(self.templates, self._bytecode("file"))
 
     def context_key(self, env: Environment, comp: ComponentValues) -> str:
         """Digest of everything a render of ``comp`` can read: the templates and the context's data."""

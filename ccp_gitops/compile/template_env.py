@@ -7,13 +7,15 @@ import json
 import re
 import shlex
 import traceback
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from jinja2 import BytecodeCache, FunctionLoader, StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
+from jinja2 import BytecodeCache, StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ccp_gitops.compile.precompiled import CatalogueLoader, write_precompiled
 from ccp_gitops.model.errors import CcpError
 from ccp_gitops.model.problems import Location, Problem
 
@@ -131,7 +133,7 @@ def environment(
     templates: dict[str, str], finalize: Callable[[Any], Any], autoescape: bool, bytecode_cache: BytecodeCache | None
 ) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=FunctionLoader(lambda name: (templates[name], name, lambda: True) if name in templates else None),
+        loader=CatalogueLoader(templates),
         undefined=StrictUndefined,
         finalize=finalize,
         keep_trailing_newline=True,
@@ -143,6 +145,39 @@ def environment(
     env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json, sh=shell_quote)
     env.globals.update(digest=digest, fail=fail)
     return env
+
+
+def manifest_environment(templates: dict[str, str], bytecode_cache: BytecodeCache | None) -> SandboxedEnvironment:
+    """Renders manifests: every expression's value is encoded as one YAML scalar or flow collection."""
+    return environment(templates, yaml_value, True, bytecode_cache)
+
+
+def file_environment(templates: dict[str, str], bytecode_cache: BytecodeCache | None) -> SandboxedEnvironment:
+    """Renders config files: values as text (None as nothing)."""
+    return environment(templates, _text, False, bytecode_cache)
+
+
+def _text(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def precompile_catalogue(root: Path, directory: Path) -> int:
+    """Compile the templates under ``root`` (a catalogue: base/, components/) into ``directory``.
+
+    Names as the source loader gives them (``components/<c>/templates/<f>``); macros in both
+    flavours, since manifests and config files both import them.
+    """
+    def texts(pattern: str) -> list[tuple[str, str]]:
+        return [(p.relative_to(root).as_posix(), p.read_text(encoding="utf-8")) for p in sorted(root.glob(pattern))]
+
+    macros = texts("base/templates/*.j2")
+    return write_precompiled(
+        {
+            "manifest": (manifest_environment({}, None), macros + texts("components/*/templates/*.yaml.j2")),
+            "file": (file_environment({}, None), macros + texts("components/*/files/*.j2")),
+        },
+        directory,
+    )
 
 
 def pick(files: dict[str, str], names: list[str], component: str) -> dict[str, str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import struct
 import subprocess
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,10 @@ Tree = dict[str, Union[bytes, "Tree"]]  # name -> binary sha of a blob, or a sub
 
 class RepoError(CcpError):
     """The env repo is in a state we must not touch (dirty, moved concurrently, not a repo)."""
+
+
+class BranchMoved(RepoError):
+    """The compare-and-swap of the branch failed: another writer committed first."""
 
 
 class RepoLike(Protocol):
@@ -73,6 +79,7 @@ class CommitResult:
     branch: str
     old: str | None
     new: str | None
+    retried: int = 0  # how often the branch had moved and the commit was made again on top
 
     @property
     def changed(self) -> bool:
@@ -304,12 +311,31 @@ def commit_files(
     replace: dict[str, dict[str, bytes]],
     message: str,
     base_branch: str | None = None,
+    retries: int = 0,
 ) -> CommitResult:
     """Replace each folder in ``replace`` (prefix -> path -> bytes) by the given files; commit; CAS the ref.
 
     ``base_branch`` starts a new ``branch`` from another branch's head (for review branches).
+    When the branch moved meanwhile (another writer's compare-and-swap won), the commit is made
+    again on top of the new head, at most ``retries`` times: the folders in ``replace`` are
+    replaced as a whole, so writers of disjoint folders (the shards of a fleet) all land, one
+    after another, in a linear history.
     """
     env_repo = _as_env_repo(repo)
+    for attempt in range(retries + 1):
+        try:
+            result = _commit_once(env_repo, branch, replace, message, base_branch)
+            return CommitResult(result.branch, result.old, result.new, attempt)
+        except BranchMoved:
+            if attempt == retries:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # desynchronise writers that collided
+    raise AssertionError("unreachable")
+
+
+def _commit_once(
+    env_repo: EnvRepo, branch: str, replace: dict[str, dict[str, bytes]], message: str, base_branch: str | None
+) -> CommitResult:
     old = branch_head(env_repo, branch)
     start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
     checked_out = _checked_out(env_repo, branch)
@@ -363,7 +389,7 @@ def commit_files(
 def _update_ref(repo: EnvRepo, branch: str, new: str, old: str | None) -> None:
     if repo.run("update-ref", "-m", "ccp-gitops compile", f"refs/heads/{branch}", new, old or ZERO, check=False).returncode != 0:
         current = branch_head(repo, branch)
-        raise RepoError(
+        raise BranchMoved(
             f"branch {branch!r} moved while compiling (expected {(old or 'no branch')[:12]}, found {(current or 'none')[:12]}): "
             "another writer committed first; nothing was written — compile again"
         )

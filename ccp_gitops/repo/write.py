@@ -127,6 +127,7 @@ class WriteOptions:
     branch: str | None = None
     message: str | None = None
     dry_run: bool = False
+    retries: int = 0  # land again on top of a branch another writer moved meanwhile (the shards of a fleet)
 
 
 @dataclass(frozen=True)
@@ -246,13 +247,17 @@ def plan_commit(wanted: list[str], compiled: list[CompiledTree], unchanged: dict
     return CommitPlan(repo, base.branch, base.base_branch, outcomes, files, text, warnings)
 
 
-def apply(plan: CommitPlan) -> CommitResult | None:
-    """Commit a plan's files in one commit and move its branch by compare-and-swap; None when there is nothing to write."""
+def apply(plan: CommitPlan, retries: int = 0) -> CommitResult | None:
+    """Commit a plan's files in one commit and move its branch by compare-and-swap; None when there is nothing to write.
+
+    ``retries``: how often to make the commit again on top of a branch another writer moved meanwhile
+    (each plan replaces whole environment folders, so shards of one fleet all land).
+    """
     if plan.repo is None or not plan.files:
         return None
     # commit_files finishes a half-done work-tree update again, right before it checks the work tree: another
     # compile may have moved the branch since the plan was made (test_two_compiles_racing_on_one_repo)
-    return commit_files(plan.repo, plan.branch, plan.files, plan.message, base_branch=plan.base_branch)
+    return commit_files(plan.repo, plan.branch, plan.files, plan.message, base_branch=plan.base_branch, retries=retries)
 
 
 def run_compile(spec: SessionSpec, names: list[str], write: WriteOptions, progress: Progress | None = None) -> CompileReport:
@@ -277,4 +282,4 @@ def run_compile(spec: SessionSpec, names: list[str], write: WriteOptions, progre
             progress(name)
     compiled += compile_now([n for n in known if n not in unchanged])
     plan = plan_commit(wanted, compiled, {n: known[n] for n in unchanged}, base, write.message)
-    return CompileReport(plan, write.dry_run, None if write.dry_run else apply(plan))
+    return CompileReport(plan, write.dry_run, None if write.dry_run else apply(plan, write.retries))

@@ -23,8 +23,9 @@ def test_mariadb_is_a_galera_statefulset(catalogue: Path) -> None:
     expected = {
         ("StatefulSet", "mariadb"), ("Service", "mariadb"), ("Service", "mariadb-discovery"),
         ("ConfigMap", "mariadb-etc"), ("Password", "mariadb-root"), ("ExternalSecret", "mariadb-root"),
+        ("Deployment", "mariadb-proxy"),
     }
-    assert inventory(catalogue, "prod", "mariadb") == expected | {("PodDisruptionBudget", "mariadb")}
+    assert inventory(catalogue, "prod", "mariadb") == expected | {("PodDisruptionBudget", "mariadb"), ("PodDisruptionBudget", "mariadb-proxy")}
     assert inventory(catalogue, "dev", "mariadb") == expected
     prod = find(catalogue, "prod", "mariadb", "StatefulSet", "mariadb")
     assert prod["spec"]["replicas"] == 3 and find(catalogue, "dev", "mariadb", "StatefulSet", "mariadb")["spec"]["replicas"] == 1
@@ -33,6 +34,36 @@ def test_mariadb_is_a_galera_statefulset(catalogue: Path) -> None:
     galera = parse_ini(config_file(catalogue, "prod", "mariadb", "mariadb-etc", "galera.cnf"))
     assert galera["mysqld"]["wsrep_provider"] == "/usr/lib/galera/libgalera_smm.so"
     assert galera["mysqld"]["binlog_format"] == "ROW"
+
+
+def test_mariadb_recovers_by_itself_and_takes_one_writer(catalogue: Path) -> None:
+    """Parallel start for the election, probes that know start-up and SST, one writer behind `mariadb`."""
+    sts = find(catalogue, "prod", "mariadb", "StatefulSet", "mariadb")
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    [db] = containers(sts)
+    assert db["command"] == ["/bin/sh", "/etc/mysql/ccp/start.sh"]
+    assert db["livenessProbe"]["exec"]["command"] == ["/bin/sh", "/etc/mysql/ccp/liveness.sh"]
+    assert db["readinessProbe"]["exec"]["command"] == ["/bin/sh", "/etc/mysql/ccp/readiness.sh"]
+    liveness = config_file(catalogue, "prod", "mariadb", "mariadb-etc", "liveness.sh")
+    assert "sst_in_progress" in liveness and "wsrep_cluster_status" in liveness
+    start = config_file(catalogue, "prod", "mariadb", "mariadb-etc", "start.sh")
+    assert "REPLICAS=3" in start and "--wsrep-recover" in start and "safe_to_bootstrap: 1" in start
+    assert "REPLICAS=1" in config_file(catalogue, "dev", "mariadb", "mariadb-etc", "start.sh")
+    # The services' Service is the HAProxy front; the Galera pods answer only on the discovery Service.
+    service = find(catalogue, "prod", "mariadb", "Service", "mariadb")
+    proxy = find(catalogue, "prod", "mariadb", "Deployment", "mariadb-proxy")
+    assert service["spec"]["selector"] == proxy["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"] != sts["spec"]["template"]["metadata"]["labels"]
+    assert find(catalogue, "prod", "mariadb", "Service", "mariadb-discovery")["spec"]["publishNotReadyAddresses"] is True
+    haproxy = config_file(catalogue, "prod", "mariadb", "mariadb-etc", "haproxy.cfg")
+    servers = [line.split() for line in haproxy.splitlines() if line.strip().startswith("server ")]
+    assert [s[1:] for s in servers] == [
+        ["mariadb-0", "mariadb-0.mariadb-discovery.openstack.svc.cluster.local:3306"],
+        ["mariadb-1", "mariadb-1.mariadb-discovery.openstack.svc.cluster.local:3306", "backup"],
+        ["mariadb-2", "mariadb-2.mariadb-discovery.openstack.svc.cluster.local:3306", "backup"],
+    ]
+    assert "option allbackups" not in haproxy  # only the first backup takes clients
+    assert "hold timeout 1h" in haproxy  # a DNS outage keeps the last addresses (tests/test_galera.py runs it)
 
 
 def test_keystone_inventory_and_dependencies(catalogue: Path) -> None:

@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import yaml
 
-from ccp_gitops.cache.disk import Cache, digest
 from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, INT_BOUNDS, copy_schema
-from ccp_gitops.model.problems import Location, Problem, warning
+from ccp_gitops.model.problems import Location, Problem
 
 # OpenAPI v3 (structural schema) keywords copied unchanged into JSON Schema.
 _CRD_PLAIN_KEYWORDS = (
@@ -66,28 +65,16 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
     return loader
 
 
-def read_crd_file(path: Path, cache: Cache | None = None) -> CrdFile:
-    """The CRDs of one file: from this process's memory, else the disk cache, else parsed."""
+def read_crd_file(path: Path) -> CrdFile:
+    """The CRDs of one file, parsed (memoized in this process by path and content)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return CrdFile((), (Problem(Location(str(path)), f"cannot read CRD file: {exc}"),))
-    return _crd_file(str(path), raw, cache)
+    return _parse_crd_file(str(path), raw)
 
 
 @lru_cache(maxsize=64)
-def _crd_file(path: str, raw: bytes, cache: Cache | None) -> CrdFile:
-    """Pure in (path, bytes): parsing 3 MB of CRDs takes a second, reading them back from the cache 20 ms."""
-    key = digest("crd", path, raw)
-    found = cache.load("crd", key) if cache is not None else None
-    if isinstance(found, CrdFile):
-        return found
-    parsed = _parse_crd_file(path, raw)
-    if cache is not None:
-        cache.store("crd", key, parsed)
-    return parsed
-
-
 def _parse_crd_file(path: str, raw: bytes) -> CrdFile:
     """Parse the CRDs of one file; unreadable or malformed ones are problems."""
     crds: list[Crd] = []
@@ -139,31 +126,6 @@ def _parse_crd_file(path: str, raw: bytes) -> CrdFile:
 
 def crd_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in {".yaml", ".yml", ".json"} and p.is_file())
-
-
-def load_crds(crd_dirs: Sequence[Path], cache: Cache | None = None) -> tuple[dict[tuple[str, str], Crd], list[Problem]]:
-    """(group, kind) -> CRD over every file of ``crd_dirs``; a later one overrides (a differing override warns)."""
-    crds: dict[tuple[str, str], Crd] = {}
-    problems: list[Problem] = []
-    for directory in crd_dirs:
-        if not directory.is_dir():
-            raise NotADirectoryError(f"CRD directory {directory} does not exist")
-        for path in crd_files(directory):
-            loaded = read_crd_file(path, cache)
-            problems.extend(loaded.problems)
-            for crd in loaded.crds:
-                previous = crds.get((crd.group, crd.kind))
-                if previous is not None and previous.versions != crd.versions:
-                    problems.append(
-                        warning(
-                            crd.origin.path,
-                            crd.origin.line,
-                            crd.origin.col,
-                            f"CRD {crd.name} overrides the different one in {previous.origin.path}",
-                        )
-                    )
-                crds[(crd.group, crd.kind)] = crd
-    return crds, problems
 
 
 def _python_regex(pattern: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -10,7 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
-from ccp_gitops.cache.disk import Cache
+from ccp_gitops.cache.disk import Cache, digest
 from ccp_gitops.checks.k8s.catalogue import (
     DATA_KEYWORDS,
     DEFS_ID,
@@ -22,7 +24,8 @@ from ccp_gitops.checks.k8s.catalogue import (
     resolve_version,
     supported_versions,
 )
-from ccp_gitops.checks.k8s.crds import Crd, custom_resource_schema, load_crds
+from ccp_gitops.checks.k8s.crd_index import CrdIndex
+from ccp_gitops.checks.k8s.crds import custom_resource_schema
 from ccp_gitops.checks.k8s.object_names import metadata_problems
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.model.resid import ResId, split_api_version
@@ -74,19 +77,14 @@ class SchemaChecker:
     # -- schemas ------------------------------------------------------------------------------
 
     @cached_property
-    def _loaded_crds(self) -> tuple[dict[tuple[str, str], Crd], tuple[Problem, ...]]:
-        """The CRDs, read on first need (a compile whose custom resources were all checked before needs none)."""
-        crds, problems = load_crds(self.crd_dirs, self._cache)
-        return crds, tuple(problems)
+    def _crd_index(self) -> CrdIndex:
+        """The CRD files, scanned on first need and parsed per kind (see crd_index)."""
+        return CrdIndex(self.crd_dirs)
 
-    @property
-    def _crds(self) -> dict[tuple[str, str], Crd]:
-        return self._loaded_crds[0]
-
-    @property
+    @cached_property
     def crd_problems(self) -> tuple[Problem, ...]:
         """Warnings about the CRD files: unreadable, malformed, or overriding a different CRD."""
-        return self._loaded_crds[1]
+        return tuple(self._crd_index.problems())
 
     def _inline(self, name: str, stack: frozenset[str]) -> Any:
         """A built-in definition with its ``$ref``s replaced by the definitions (cycles keep refs)."""
@@ -143,7 +141,37 @@ class SchemaChecker:
                 f"{api_version} {kind} does not exist in Kubernetes {self.kubernetes_version} "
                 f"(available: {listed})"
             )
-        crd = self._crds.get((group, kind))
+        custom = self._custom_schema(group, version, kind)
+        if isinstance(custom, str):
+            return custom
+        validator = self._build(custom)
+        self._validators[key] = validator
+        return validator
+
+    def _custom_schema(self, group: str, version: str, kind: str) -> dict[str, Any] | str:
+        """The JSON Schema of a custom resource, or why there is none; cached on disk as JSON.
+
+        The key covers the files that may define the kind (their paths and bytes), so a
+        changed CRD file is read again; files that define other kinds do not matter.
+        """
+        candidates = self._crd_index.candidates((group, kind))
+        key = digest("crd-schema", self.kubernetes_version, group, version, kind,
+                     *(part for path, raw in candidates for part in (str(path), hashlib.sha256(raw).digest())))
+        payload = self._cache.get("crd-schema", key) if self._cache is not None else None
+        if payload is not None:
+            try:
+                cached: dict[str, Any] | str = json.loads(payload)
+                return cached
+            except ValueError:
+                pass
+        found = self._convert(group, version, kind)
+        if self._cache is not None:
+            self._cache.put("crd-schema", key, json.dumps(found, separators=(",", ":")).encode())
+        return found
+
+    def _convert(self, group: str, version: str, kind: str) -> dict[str, Any] | str:
+        api_version = f"{group}/{version}" if group else version
+        crd = self._crd_index.get((group, kind))
         if crd is None:
             where = ", ".join(str(d) for d in self.crd_dirs) or "no CRD directories"
             return (
@@ -160,12 +188,9 @@ class SchemaChecker:
             return f"CRD {crd.name} version {version} has no openAPIV3Schema"
         object_meta = self._inline(OBJECT_META, frozenset())
         try:
-            schema = custom_resource_schema(entry.schema, object_meta)
+            return custom_resource_schema(entry.schema, object_meta)
         except (AttributeError, KeyError, TypeError) as exc:
             return f"CRD {crd.name} ({crd.origin.path}) version {version} has a malformed schema ({exc!r})"
-        validator = self._build(schema)
-        self._validators[key] = validator
-        return validator
 
     def is_builtin(self, api_version: str, kind: str) -> bool:
         """True when the kind is part of Kubernetes itself (in any version of its group)."""
