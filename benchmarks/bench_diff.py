@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from ccp_gitops.cache.disk import open_cache  # noqa: E402
 from ccp_gitops.compile.parallel import compile_all  # noqa: E402
-from ccp_gitops.compile.pipeline import SessionSpec  # noqa: E402
+from ccp_gitops.compile.spec import SessionSpec  # noqa: E402
 from ccp_gitops.diff.compare import diff_revs, diff_source  # noqa: E402
 from ccp_gitops.diff.render.json import render_json  # noqa: E402
 from ccp_gitops.diff.render.text import render_text  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccp_gitops.compile.pipeline import SessionSpec
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.repo.write import WriteOptions, run_compile
 
 from .golden import assert_golden

@@ -17,7 +17,7 @@ import git
 import pytest
 
 from ccp_gitops.compile.layout import LOCK_FILE
-from ccp_gitops.compile.pipeline import SessionSpec
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.oci.bundle import BundleMismatch, read_bundle, read_env_commit, run_bundle
 from ccp_gitops.oci.image import LayoutError
 from ccp_gitops.repo.commit import read_files

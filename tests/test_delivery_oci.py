@@ -11,7 +11,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from ccp_gitops.compile.pipeline import SessionSpec
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.delivery.oci_source import OciSource, oci_repository
 from ccp_gitops.model.problems import Location
 from ccp_gitops.oci.bundle import run_bundle

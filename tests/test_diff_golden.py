@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ccp_gitops.compile.pipeline import SessionSpec
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.diff.compare import diff_revs, diff_source
 from ccp_gitops.diff.render.json import SCHEMA_PATH, render_json
 from ccp_gitops.diff.render.markdown import render_markdown

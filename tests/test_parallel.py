@@ -14,7 +14,7 @@ from ccp_gitops.cache.memo import Memo, _pieces
 from ccp_gitops.cli.common import progress_bar
 from ccp_gitops.compile.emit import _OutputDumper, dump_yaml, load_all, ordered
 from ccp_gitops.compile.parallel import compile_all, compile_envs_slim
-from ccp_gitops.compile.pipeline import SessionSpec
+from ccp_gitops.compile.spec import SessionSpec
 
 from .conftest import ROOT, cli
 

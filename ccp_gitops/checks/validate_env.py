@@ -8,7 +8,8 @@ from typing import Any
 
 from ccp_gitops.checks.kustomize import build
 from ccp_gitops.compile.parallel import compile_envs_slim
-from ccp_gitops.compile.pipeline import CompiledTree, SessionSpec
+from ccp_gitops.compile.pipeline import CompiledTree
+from ccp_gitops.compile.spec import SessionSpec
 
 
 def kustomize_tree(compiled: CompiledTree) -> int:

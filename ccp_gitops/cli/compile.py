@@ -63,7 +63,7 @@ def compile_command(
         "through the same compare-and-swap, retried when another shard landed first.",
     ),
 ) -> None:
-    from ccp_gitops.compile.pipeline import SessionSpec
+    from ccp_gitops.compile.spec import SessionSpec
     from ccp_gitops.repo.write import WriteOptions, run_compile
     from ccp_gitops.source.inputs import overlay_names
 

@@ -90,7 +90,7 @@ def diff_command(
 
         if from_rev is not None and to_rev is not None:
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
-        from ccp_gitops.compile.pipeline import SessionSpec
+        from ccp_gitops.compile.spec import SessionSpec
 
         return diff_source(SessionSpec(source_dir(source), crds, True, None, disk_cache(), job_count(jobs)), names, repo_dir(repo), from_rev)
 

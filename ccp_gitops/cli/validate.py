@@ -30,7 +30,7 @@ def validate_command(
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ccp_gitops.checks.validate_env import validate_envs
-    from ccp_gitops.compile.pipeline import SessionSpec
+    from ccp_gitops.compile.spec import SessionSpec
     from ccp_gitops.source.inputs import overlay_names
 
     if output_format not in ("text", "json"):

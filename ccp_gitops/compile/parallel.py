@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ccp_gitops.cache.disk import Cache
-from ccp_gitops.compile.pipeline import Compiled, CompiledTree, Session, SessionSpec
+from ccp_gitops.compile.pipeline import Compiled, CompiledTree, Session, open_session
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.source.inputs import env_name
 
@@ -35,7 +36,7 @@ def _work(setup: Session | SessionSpec, tasks: Any, results: Any, keep_objects: 
     session: Session | None = None
     failure: list[Problem] = []
     try:
-        session = setup if isinstance(setup, Session) else setup.open()
+        session = setup if isinstance(setup, Session) else open_session(setup)
     except InputError as exc:  # the parent loaded the same source: only a concurrent edit gets here
         failure = exc.problems
     while True:
@@ -151,9 +152,9 @@ def compile_all(
 
 def compile_envs(spec: SessionSpec, names: list[str]) -> list[Compiled]:
     """Compile the named environments as ``spec`` says; every problem of every environment is raised together."""
-    return list(compile_each(spec.open(), [env_name(n) for n in names], spec.jobs))
+    return list(compile_each(open_session(spec), [env_name(n) for n in names], spec.jobs))
 
 
 def compile_envs_slim(spec: SessionSpec, names: list[str]) -> list[CompiledTree]:
     """``compile_envs`` in the slim form a fleet keeps (``Compiled.slim``)."""
-    return list(compile_each_slim(spec.open(), [env_name(n) for n in names], spec.jobs))
+    return list(compile_each_slim(open_session(spec), [env_name(n) for n in names], spec.jobs))

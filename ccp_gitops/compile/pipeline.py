@@ -7,13 +7,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccp_gitops.cache.disk import Cache
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.checks.stage import Checkers, check_objects, check_options, check_rendered_files
 from ccp_gitops.compile.assemble import assemble
 from ccp_gitops.compile.layout import EnvTree, build_tree
 from ccp_gitops.compile.render import Renderer
 from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.compile.waves import annotate
 from ccp_gitops.delivery.files import delivery_files
 from ccp_gitops.delivery.readme import readme_section
@@ -130,22 +130,11 @@ def compile_env(
     return Compiled(env, tree, delivery, findings, len(objects), objects)
 
 
-@dataclass(frozen=True)
-class SessionSpec:
-    """What to compile from and how: the source, CRD folders, checks, engines, disk cache and processes."""
-
-    source_dir: Path
-    crds: list[Path] | None = None
-    check: bool = True
-    engines: list[str] | None = None
-    cache: Cache | None = None
-    jobs: int = 1  # compile environments in this many processes (the result is the same)
-
-    def open(self) -> Session:
-        """Load the source (InputError lists every problem of its files)."""
-        source = load_source(self.source_dir, cache=self.cache)
-        checkers = Checkers(crd_dirs(self.crds, source.root), self.cache) if self.check else None
-        return Session(self, source, Renderer(source, self.cache), checkers, Memo(self.cache), source_commit(source.root))
+def open_session(spec: SessionSpec) -> Session:
+    """Load the source ``spec`` names, ready to compile (InputError lists every problem of its files)."""
+    source = load_source(spec.source_dir, cache=spec.cache)
+    checkers = Checkers(crd_dirs(spec.crds, source.root), spec.cache) if spec.check else None
+    return Session(spec, source, Renderer(source, spec.cache), checkers, Memo(spec.cache), source_commit(source.root))
 
 
 @dataclass

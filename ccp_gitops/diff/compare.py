@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ccp_gitops.checks.stage import upgrade_problems_by_component
 from ccp_gitops.compile.parallel import compile_envs_slim
-from ccp_gitops.compile.pipeline import CompiledTree, SessionSpec
+from ccp_gitops.compile.pipeline import CompiledTree
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from ccp_gitops.diff.objects import object_changes, pairs

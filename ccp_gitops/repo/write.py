@@ -26,7 +26,8 @@ from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled
     from ccp_gitops.compile.parallel import Progress
-    from ccp_gitops.compile.pipeline import CompiledTree, Session, SessionSpec
+    from ccp_gitops.compile.pipeline import CompiledTree, Session
+    from ccp_gitops.compile.spec import SessionSpec
 
 
 @dataclass
@@ -173,8 +174,9 @@ class _Compiler:
         if not names:
             return []
         from ccp_gitops.compile.parallel import compile_each_slim
+        from ccp_gitops.compile.pipeline import open_session
 
-        self.session = self.session or self.spec.open()
+        self.session = self.session or open_session(self.spec)
         return list(compile_each_slim(self.session, names, self.spec.jobs, self.progress))
 
 
