@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 DEMO_REPO ?= $(CURDIR)/build/env-repo
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+TARGETS_ARGS ?=
 
 include scripts/test-deps.mk
 include scripts/ux-deps.mk
@@ -46,7 +47,10 @@ lint: install-test
 	$(BIN)/ruff check
 
 # ccp-gitops against kubectl kustomize on synthetic fleets (1, 10, 100 regions; 1,000 objects): ~7 minutes.
+# First issue 16's table (cold rows with an empty CCP_CACHE, each next to kubectl kustomize in the
+# same run, and Kapitan 0.36 installed into ~/.cache/ccp-gitops on first use): ~10 minutes.
 bench: install
+	$(BIN)/python benchmarks/bench_targets.py --install-kapitan $(TARGETS_ARGS)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_diff.py --runs 5
 

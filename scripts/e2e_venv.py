@@ -45,6 +45,11 @@ EXTRA_PINNED: dict[str, dict[str, str]] = {
 EXTRA_LIBRARIES = ["uwsgi", "PyMySQL", "pymemcache", "python-memcached", "osc-placement"]
 
 
+# Where the images keep their venv (openstack-helm-images venv_builder/Dockerfile:
+# `uv venv /var/lib/openstack`); the e2e runner mounts this venv there.
+IMAGE_VENV = "/var/lib/openstack"
+
+
 def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
     """Create or reuse the e2e venv of one release; returns the venv directory."""
     spec = RELEASES[release]
@@ -52,35 +57,60 @@ def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
     work = Workspace(cache_root / f"e2e-{release}", release, spec, index_url, python)
     work.sdists = cache_root / f"openstack-{release}" / "sdists"
     marker = work.root / "installed.json"
-    wanted = {"pinned": pinned, "libraries": EXTRA_LIBRARIES, "cutoff": spec.cutoff, "index": index_url}
-    if marker.exists() and json.loads(marker.read_text()) == wanted and (work.bin / "uwsgi").exists():
+    wanted = {"pinned": pinned, "libraries": EXTRA_LIBRARIES, "cutoff": spec.cutoff, "index": index_url,
+              "python": python, "scripts": IMAGE_VENV}
+    held = json.loads(marker.read_text()) if marker.exists() and (work.bin / "uwsgi").exists() else {}
+    if held == wanted:
         log(f"e2e {release}: venv already has the release installed ({work.venv})")
         return work.venv
     started = time.monotonic()
-    held = json.loads(marker.read_text()) if marker.exists() else {}
-    if held and {**held, "libraries": EXTRA_LIBRARIES} == wanted and (work.bin / "uwsgi").exists():
+    if held and {**held, "libraries": EXTRA_LIBRARIES} == wanted:
         log(f"e2e {release}: adding libraries {' '.join(EXTRA_LIBRARIES)} (uploaded before {spec.cutoff})")
         work.pip("install", "--quiet", "--index-url", index_url, "--uploaded-prior-to", spec.cutoff, *EXTRA_LIBRARIES)
-        marker.write_text(json.dumps(wanted, sort_keys=True))
-        return work.venv
-    if work.venv.exists():
-        log(f"e2e {release}: venv holds another package set; recreating it")
-        marker.unlink(missing_ok=True)
-        shutil.rmtree(work.venv)
-    work.ensure_venv()
-    missing = [f"{n}=={v}" for n, v in pinned.items() if not _sdist(work, n, v)]
-    if missing:
-        log(f"e2e {release}: downloading {' '.join(missing)}")
-        work.sdists.mkdir(parents=True, exist_ok=True)
-        work.pip("download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                 "--index-url", index_url, "--dest", str(work.sdists), *missing)
-    sdists = [str(_sdist(work, n, v)) for n, v in pinned.items()]
-    log(f"e2e {release}: installing {len(pinned)} pinned sdists, libraries uploaded before {spec.cutoff}")
-    work.pip("install", "--quiet", "--index-url", index_url, "--uploaded-prior-to", spec.cutoff,
-             *sdists, *EXTRA_LIBRARIES)
+    else:
+        if work.venv.exists():
+            log(f"e2e {release}: venv holds another package set; recreating it")
+            marker.unlink(missing_ok=True)
+            shutil.rmtree(work.venv)
+        work.ensure_venv()
+        sdists = _sdists(work, pinned, index_url)
+        log(f"e2e {release}: installing {len(pinned)} pinned sdists, libraries uploaded before {spec.cutoff}")
+        work.pip("install", "--quiet", "--index-url", index_url, "--uploaded-prior-to", spec.cutoff,
+                 *sdists, *(lib for lib in EXTRA_LIBRARIES if lib != "uwsgi"))
+        # uWSGI embeds the interpreter it is compiled against: never a wheel pip cached from another
+        # python of the same tag (the validator's venv uses pyenv's 3.11, this one Debian's)
+        work.pip("install", "--quiet", "--no-cache-dir", "--index-url", index_url,
+                 "--uploaded-prior-to", spec.cutoff, "uwsgi")
+    _scripts_as_in_image(work.venv)
     marker.write_text(json.dumps(wanted, sort_keys=True))
     log(f"e2e {release}: installed in {time.monotonic() - started:.0f} s ({work.venv})")
     return work.venv
+
+
+def _sdists(work: Workspace, pinned: dict[str, str], index_url: str) -> list[str]:
+    """The pinned packages' sdists, downloaded into the shared sdists directory when missing."""
+    missing = [f"{n}=={v}" for n, v in pinned.items() if not _sdist(work, n, v)]
+    if missing:
+        log(f"e2e {work.release}: downloading {' '.join(missing)}")
+        work.sdists.mkdir(parents=True, exist_ok=True)
+        work.pip("download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 "--index-url", work.index_url, "--dest", str(work.sdists), *missing)
+    return [str(_sdist(work, n, v)) for n, v in pinned.items()]
+
+
+def _scripts_as_in_image(venv: Path) -> None:
+    """Point the console scripts' shebangs at the image's venv path, as the images' scripts do.
+
+    The scripts then run wherever the venv is mounted at /var/lib/openstack (the e2e runner's
+    pods), by any user: this cache lives under /root, which other users cannot traverse.
+    """
+    old = f"#!{venv}/bin/python".encode()
+    new = f"#!{IMAGE_VENV}/bin/python".encode()
+    for script in (venv / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            data = script.read_bytes()
+            if data.startswith(old):
+                script.write_bytes(new + data[len(old):])
 
 
 def _sdist(work: Workspace, name: str, version: str) -> Path | None:
@@ -92,7 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("release", nargs="?", default="2026.1", choices=sorted(EXTRA_PINNED))
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "ccp-gitops")
     parser.add_argument("--index-url", default=os.environ.get("OPTION_CATALOGUES_INDEX_URL", DEFAULT_INDEX))
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the venv")
+    # The distribution's python3, as in the images (base/Dockerfile: python3, python3-venv): any
+    # user can run it, unlike an interpreter under /root.
+    parser.add_argument("--python", default="/usr/bin/python3", help="interpreter for the venv")
     args = parser.parse_args(argv)
     print(build(args.release, args.cache_dir, args.index_url, args.python))
 

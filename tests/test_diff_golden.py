@@ -48,7 +48,19 @@ def test_golden_outputs(scenario_repo: tuple[Path, Path], request: pytest.Fixtur
     jsonschema.Draft202012Validator(schema).validate(json.loads(data))
 
 
-@pytest.mark.parametrize("scenario_repo", ["release-change", "component-removed", "secret-change"], indirect=True)
+def test_a_release_change_is_not_compiled_onto_a_review_branch(tmp_path: Path) -> None:
+    """The release-change scenario is an upgrade: compile refuses it (``ccp-gitops upgrade`` stages it)."""
+    from ccp_gitops.model.problems import InputError
+
+    source = copy_source(tmp_path / "source")
+    repo = tmp_path / "env-repo"
+    compile_into(source, repo)
+    apply_edits(source, SCENARIOS["release-change"])
+    with pytest.raises(InputError, match="a release change is a staged upgrade"):
+        compile_into(source, repo, branch="review/change")
+
+
+@pytest.mark.parametrize("scenario_repo", ["component-removed", "secret-change", "image-bump"], indirect=True)
 def test_rev_to_rev_reports_what_source_mode_reports(scenario_repo: tuple[Path, Path]) -> None:
     """compile --branch review/x, then diff main..review/x: the same findings as the source diff."""
     source, repo = scenario_repo

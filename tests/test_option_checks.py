@@ -99,12 +99,14 @@ def test_diff_flags_options_the_target_release_deprecates(source_copy: Path, tmp
     assert flagged[0]["message"].startswith(PROD + ":")
 
 
-def test_compile_warns_about_deprecations_of_the_new_release(source_copy: Path, tmp_path: Path) -> None:
+def test_upgrade_warns_about_deprecations_of_the_new_release(source_copy: Path, tmp_path: Path) -> None:
     _set(source_copy, "        profiler_jaeger:\n          service_name_prefix: openstack\n")
     repo = tmp_path / "r"
     assert cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo)).returncode == 0
     env_file = source_copy / PROD
     env_file.write_text(env_file.read_text() + 'openstack_release: "2026.2"\n')
-    proc = cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo))
+    proc = cli("compile", "prod", "--source", str(source_copy), "--repo", str(repo))  # a release change is an upgrade
+    assert proc.returncode == 2 and "ccp-gitops upgrade env/prod --to 2026.2" in proc.stderr, proc.stderr
+    proc = cli("upgrade", "prod", "--to", "2026.2", "--source", str(source_copy), "--repo", str(repo))
     assert proc.returncode == 0, proc.stderr
     assert any(line.startswith(PROD) and "warning:" in line and "service_name_prefix" in line for line in proc.stderr.splitlines())

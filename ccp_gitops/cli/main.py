@@ -16,6 +16,7 @@ from ccp_gitops.cli import fetch as fetch_verb
 from ccp_gitops.cli import graph as graph_verb
 from ccp_gitops.cli import init as init_verb
 from ccp_gitops.cli import plan as plan_verb
+from ccp_gitops.cli import upgrade as upgrade_verb
 from ccp_gitops.cli import validate as validate_verb
 from ccp_gitops.model.errors import EXIT_FAILURE, CcpError
 
@@ -91,6 +92,7 @@ app.command("diff", help=diff_verb.HELP, no_args_is_help=False)(boundary(diff_ve
 app.command("validate", help=validate_verb.HELP)(boundary(validate_verb.validate_command))
 app.command("bundle", help=bundle_verb.HELP, no_args_is_help=True)(boundary(bundle_verb.bundle_command))
 app.command("plan", help=plan_verb.HELP, no_args_is_help=True)(boundary(plan_verb.plan_command))
+app.command("upgrade", help=upgrade_verb.HELP, no_args_is_help=True)(boundary(upgrade_verb.upgrade_command))
 app.command("explain", help=explain_verb.HELP, no_args_is_help=True)(boundary(explain_verb.explain_command))
 app.command("graph", help=graph_verb.HELP, no_args_is_help=True)(boundary(graph_verb.graph_command))
 app.command("init", help=init_verb.HELP, no_args_is_help=True)(boundary(init_verb.init_command))

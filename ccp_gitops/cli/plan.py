@@ -21,6 +21,8 @@ Example: ccp-gitops plan env/prod
 Example: ccp-gitops plan env/prod --engine flux --format json
 
 Example: ccp-gitops plan env/prod --format mermaid
+
+Example: ccp-gitops plan env/prod --to 2026.2   (the phases of a release upgrade, see `ccp-gitops upgrade`)
 """
 
 FORMAT_NAMES = ("text", "json", "mermaid")
@@ -54,8 +56,17 @@ def plan_command(
     repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
     branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
+    to: Optional[str] = typer.Option(None, "--to", metavar="RELEASE", help="The phases of an upgrade to this OpenStack release, from the release the env repo (--repo) runs, else the source's."),
 ) -> None:
     chosen = engines(engine)
+    if to is not None:
+        from ccp_gitops.compile.spec import SessionSpec
+        from ccp_gitops.upgrade.run import UpgradeRequest, plan_text
+
+        spec = SessionSpec(source_dir(source), crds, True, chosen, disk_cache())
+        request = UpgradeRequest(env, to, dry_run=True)
+        typer.echo(plan_text(spec, request, repo, branch), nl=False)
+        return
     if fmt not in FORMAT_NAMES:
         raise UsageError(f"--format must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}")
     src = source_dir(source)

@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.checks.stage import Checkers, check_objects, check_options, check_rendered_files
@@ -96,6 +97,45 @@ def _file_templates(source: Source, env: Environment) -> dict[str, dict[str, Loc
     return out
 
 
+def env_objects(source: Source, renderer: Renderer, env: Environment, memo: Memo) -> tuple[list[Obj], list[Problem]]:
+    """Check the options, render and assemble one resolved environment: its objects with their waves, and warnings."""
+    docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
+    option_findings = check_options(env, docs)
+    if any(p.is_error for p in option_findings):
+        raise InputError(option_findings)
+    rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
+    file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
+    if any(p.is_error for p in file_findings):
+        raise InputError(file_findings)
+    objects = assemble(env, rendered)
+    annotate(objects)
+    return objects, option_findings + file_findings
+
+
+def finish(
+    source: Source,
+    env: Environment,
+    objects: list[Obj],
+    findings: list[Problem],
+    commit: str,
+    checkers: Checkers | None,
+    engines: list[str] | None,
+    memo: Memo,
+    lock_extra: dict[str, Any] | None = None,
+) -> Compiled:
+    """Check ``objects`` (with ``checkers``), add the delivery objects and lay out the tree."""
+    findings = findings + (check_objects(env, objects, checkers, memo) if checkers is not None else [])
+    if any(p.is_error for p in findings):
+        raise InputError(findings)
+    delivery, extra = delivery_files(env, objects, engines, memo.emit)
+    notes = readme_section(env, delivery, objects)
+    tree = build_tree(
+        env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo,
+        sources=lock_sources(source.sources), lock_extra=lock_extra,
+    )
+    return Compiled(env, tree, delivery, findings, len(objects), objects)
+
+
 def compile_env(
     source: Source,
     renderer: Renderer,
@@ -111,23 +151,8 @@ def compile_env(
     """
     memo = memo if memo is not None else Memo()
     env = resolve(source, name, memo.cache)
-    docs = {c: source.components[c].doc.locate(("defaults",)) for c in env.components}
-    option_findings = check_options(env, docs)
-    if any(p.is_error for p in option_findings):
-        raise InputError(option_findings)
-    rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
-    file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
-    if any(p.is_error for p in file_findings):
-        raise InputError(file_findings)
-    objects = assemble(env, rendered)
-    annotate(objects)
-    findings = option_findings + file_findings + (check_objects(env, objects, checkers, memo) if checkers is not None else [])
-    if any(p.is_error for p in findings):
-        raise InputError(findings)
-    delivery, extra = delivery_files(env, objects, engines, memo.emit)
-    notes = readme_section(env, delivery, objects)
-    tree = build_tree(env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo, sources=lock_sources(source.sources))
-    return Compiled(env, tree, delivery, findings, len(objects), objects)
+    objects, findings = env_objects(source, renderer, env, memo)
+    return finish(source, env, objects, findings, commit, checkers, engines, memo)
 
 
 def open_session(spec: SessionSpec) -> Session:

@@ -103,6 +103,7 @@ class Renderer:
                 labels=dict(env.settings.get("labels", {})),
                 values=env.settings.get("values", {}),
                 components=enabled,
+                upgrade=env.upgrade,
             ),
             "component": {"name": comp.name, "version": comp.version, "wave": comp.wave, "depends_on": comp.depends_on},
             "replicas": comp.values["replicas"],

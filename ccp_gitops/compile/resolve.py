@@ -106,10 +106,11 @@ def _merge_overlays(
     return enabled, overrides
 
 
-def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment:
+def resolve(source: Source, env: str, cache: Cache | None = None, release: str | None = None) -> Environment:
     """Merge base, component defaults and the overlay chain for ``env``; order the components.
 
-    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas.
+    ``cache`` remembers which component ``values_schema`` are valid JSON Schemas. ``release``
+    replaces the overlays' ``openstack_release`` (the two sides of a release upgrade).
     """
     chain = overlay_chain(source, env)
     settings: dict[str, Any] = {"delivery": copy.deepcopy(DEFAULT_DELIVERY), "features": [], "labels": {}, "values": {}}
@@ -126,6 +127,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None) -> Environment
             where = source.overlays[env].locate(())
             problems.append(Problem(where, f"{key!r} is set neither in base/defaults.yaml nor in the overlay chain {' -> '.join(chain)}"))
     raise_if_errors(problems)
+    if release is not None:
+        settings["openstack_release"] = release
     environment = Environment(env, chain, settings, settings_origins)
     release = str(settings["openstack_release"])
     if release not in releases:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import graphlib
+import json
 import re
 from enum import IntEnum
 from typing import Any, Iterator, Mapping
@@ -21,6 +22,7 @@ ATOI = re.compile(r"^[+-]?[0-9]+$")
 WAIT_JOBS = "DEPENDENCY_JOBS"
 WAIT_SERVICES = "DEPENDENCY_SERVICE"
 WAIT_DAEMONSETS = "DEPENDENCY_DAEMONSET"
+WAIT_PODS = "DEPENDENCY_POD_JSON"  # a JSON list of {"labels": {...}, "requireSameNode": bool}
 
 
 class Role(IntEnum):
@@ -172,7 +174,28 @@ def dependencies(objs: list[Obj]) -> dict[ResId, set[ResId]]:
                 deps[obj.id].add(ds.id)
         for name in waits_for(pod, WAIT_SERVICES, ns):
             deps[obj.id].update(w.id for w in _selected(by_kind.get(("Service", ns, name)), objs, obj))
+        for labels in _pod_waits(pod):
+            # e.g. nova-compute waits for a ready nova-conductor: conductors roll first, in a patch too
+            deps[obj.id].update(
+                w.id for w in objs
+                if w is not obj and role(w) is Role.WORKLOAD and all(_pod_labels(w).get(k) == v for k, v in labels.items())
+            )  # fmt: skip
     return deps
+
+
+def _pod_waits(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The label sets of the pods a kubernetes-entrypoint init container waits for (DEPENDENCY_POD_JSON)."""
+    out: list[dict[str, Any]] = []
+    for container in _containers(pod):
+        for env in container.get("env") or []:
+            if env.get("name") != WAIT_PODS or not env.get("value"):
+                continue
+            try:
+                entries = json.loads(str(env["value"]))
+            except ValueError:
+                continue
+            out.extend(dict(e["labels"]) for e in entries if isinstance(e, dict) and isinstance(e.get("labels"), dict) and e["labels"])
+    return out
 
 
 def _explicit_wave(obj: Obj, problems: list[Problem]) -> int | None:

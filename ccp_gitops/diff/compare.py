@@ -106,6 +106,11 @@ def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: 
         sides = (("rev", rev, commit), ("source", None, None))
         compare_env(report, item.env.name, old, new, sides, repo)
         report.risks.extend(_option_risks(item, read_lock(old)))
+        from ccp_gitops.diff.phases import release_change  # compiles the phases: loaded only for a diff
+
+        phases, refusals = release_change(spec, item.env, read_lock(old))
+        report.phases.extend(phases)
+        report.risks.extend(refusals)
     return report
 
 

@@ -148,6 +148,18 @@ class Risk:
     wave: int | None = None
 
 
+@dataclass
+class PhaseSummary:
+    """One phase of a release upgrade the change starts (``ccp-gitops upgrade``): what it rolls, runs and risks."""
+
+    env: str
+    number: int
+    name: str
+    summary: str
+    steps: list[str]
+    risks: list[str]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One side of an environment's comparison: an env-repo revision or a fresh compile of the source."""
@@ -179,6 +191,7 @@ class DiffReport:
     restarts: list[Restart] = field(default_factory=list)
     reruns: list[Rerun] = field(default_factory=list)
     risks: list[Risk] = field(default_factory=list)
+    phases: list[PhaseSummary] = field(default_factory=list)
 
     def count(self, change: Change, env: str | None = None, component: str | None = None) -> int:
         return sum(

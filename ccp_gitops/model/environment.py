@@ -41,6 +41,8 @@ class Environment:
     settings: dict[str, Any]
     settings_origins: Origins
     components: dict[str, ComponentValues] = field(default_factory=dict)
+    # set while compiling a phase of a release upgrade: what templates see as ``env.upgrade``
+    upgrade: dict[str, Any] | None = None
 
     @property
     def namespace(self) -> str:

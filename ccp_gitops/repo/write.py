@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ccp_gitops import __version__
 from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
 from ccp_gitops.model.lock import Lock
-from ccp_gitops.model.problems import Location, Problem
+from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.repo.commit import (
     CommitResult,
     EnvRepo,
@@ -100,6 +100,21 @@ def _release_warnings(compiled: CompiledTree, old_lock: Lock | None) -> list[Pro
     old_release = (old_lock.release if old_lock else None) or compiled.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in compiled.env.components}
     return upgrade_problems(compiled.env, old_release, docs)
+
+
+def _refuse_release_changes(compiled: list[CompiledTree], old_locks: dict[str, bytes | None]) -> None:
+    """A release change, or any compile during an unfinished upgrade, goes through ``ccp-gitops upgrade``."""
+    from ccp_gitops.upgrade.guard import compile_problems
+    from ccp_gitops.upgrade.state import deployed
+
+    locks = {c.tree.root: Lock.read(old_locks.get(c.tree.root)) for c in compiled}
+    problems = [p for c in compiled for p in compile_problems(c.env, deployed(_raw(locks[c.tree.root])))]
+    if problems:
+        raise InputError(problems)
+
+
+def _raw(lock: Lock | None) -> dict[str, Any]:
+    return lock.raw if lock is not None else {}
 
 
 def commit_message(changes: list[EnvChange], compiled: list[CompiledTree], subject: str | None) -> str:
@@ -225,6 +240,7 @@ def plan_commit(wanted: list[str], compiled: list[CompiledTree], unchanged: dict
     repo, head = base.repo, base.head
     old_files = tree_entries(repo, head, roots) if repo is not None and head else {}
     old_locks = dict(zip(roots, read_blobs(repo, [f"{head}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and head else {}
+    _refuse_release_changes([by_name[n] for n in wanted if n not in unchanged], old_locks)
     outcomes: list[EnvOutcome] = []
     changes: list[EnvChange] = []
     to_write: list[CompiledTree] = []

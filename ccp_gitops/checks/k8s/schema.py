@@ -26,6 +26,7 @@ from ccp_gitops.checks.k8s.catalogue import (
 )
 from ccp_gitops.checks.k8s.crd_index import CrdIndex
 from ccp_gitops.checks.k8s.crds import custom_resource_schema
+from ccp_gitops.checks.k8s.fast import FastValidators
 from ccp_gitops.checks.k8s.object_names import metadata_problems
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.model.resid import ResId, split_api_version
@@ -73,6 +74,7 @@ class SchemaChecker:
         for group, version, kind in self._catalogue.index:
             self._builtin_kinds.setdefault((group, kind), []).append(version)
         self.validators_built = 0
+        self._fast = FastValidators(DEFS_ID, self._catalogue.registry.contents(DEFS_ID))
 
     # -- schemas ------------------------------------------------------------------------------
 
@@ -227,7 +229,8 @@ class SchemaChecker:
         if isinstance(found, str):
             return [Problem(origin, f"{resid}: {found}")]
         findings: list[tuple[list[str | int], str]] = []
-        for error in found.iter_errors(obj):
+        valid = self._fast.valid((group, version, kind), found.schema, obj)
+        for error in () if valid else found.iter_errors(obj):
             if error.context:
                 error = best_match([error]) or error
             findings.extend(describe(error))

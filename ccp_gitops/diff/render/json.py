@@ -141,6 +141,16 @@ def report_data(report: DiffReport) -> dict[str, Any]:
     }
 
 
+def with_phases(data: dict[str, Any], report: DiffReport) -> dict[str, Any]:
+    """``upgrade_phases`` when the change is a release upgrade (absent otherwise)."""
+    if report.phases:
+        data["upgrade_phases"] = [
+            {"env": p.env, "phase": p.number, "name": p.name, "summary": p.summary, "steps": p.steps, "risks": p.risks}
+            for p in report.phases
+        ]
+    return data
+
+
 def render_json(report: DiffReport) -> str:
     """Pretty JSON (two-space indent, schema key order, UTF-8 as is), ending in a newline."""
-    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(with_phases(report_data(report), report), indent=2, ensure_ascii=False) + "\n"

@@ -147,6 +147,14 @@ def env_blocks(report: DiffReport, env: str, old: str, new: str) -> list[Block]:
             images = "".join(f"\n  - {code(i.name)}: {code(image_change_text(i.old, i.new))}" for i in up.images)
             blocks.append(Block(f"- **{esc(up.component)}** ({wave_label(up.wave)}){version}{images}\n"))
         blocks.append(Block("\n"))
+    phases = [p for p in report.phases if p.env == env]
+    if phases:
+        blocks.append(Block("### Upgrade phases (one commit each: `ccp-gitops upgrade`)\n\n"))
+        for phase in phases:
+            lines = [*phase.steps, *(f"risk {r}" for r in phase.risks)]
+            blocks.append(Block(f"{phase.number}. **{esc(phase.name)}**: {esc(phase.summary)}\n"))
+            blocks.append(code_block(lines or ["nothing restarts, no Job runs"], "text", None, "\n"))
+        blocks.append(Block("\n"))
     steps = rollout(report, env)
     if steps:
         blocks.append(Block("### Rollout (in sync-wave order)\n\n"))
