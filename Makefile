@@ -12,7 +12,7 @@ include scripts/ux-deps.mk
 include scripts/option-catalogues.mk
 include scripts/e2e-deps.mk
 
-.PHONY: demo test install install-test lint typecheck bench clean openstack-venv
+.PHONY: demo test test-fast e2e install install-test lint typecheck bench clean openstack-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ demo: install
 
 test: install-test test-deps ux-deps openstack-venv e2e-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Everything but the end-to-end run (pytest marker e2e).
+test-fast: install-test test-deps ux-deps openstack-venv
+	$(BIN)/python -m pytest -n 2 -m "not e2e" $(PYTEST_ARGS)
+
+# The end-to-end run (tests/e2e, docs/e2e.md): env/e2e compiled, run as processes in Argo CD's and
+# Flux's order, per pod started / ready after N s / restarts, then `N passed, M failed`.
+e2e: install-test e2e-deps
+	@mkdir -p build
+	$(BIN)/python -m pytest -n 2 -m e2e -rA -p no:cacheprovider --junitxml=build/e2e-junit.xml $(PYTEST_ARGS) tests/e2e; \
+	  status=$$?; $(BIN)/python -m tests.e2e.tally build/e2e-junit.xml; exit $$status
 
 # The real OpenStack services of the current release, cached under ~/.cache/ccp-gitops, for
 # the oslo-config-validator test (a few minutes the first time, instant afterwards).

@@ -22,6 +22,7 @@ Idempotent: a marker file records what the venv holds; a second run returns at o
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -48,10 +49,22 @@ EXTRA_LIBRARIES = ["uwsgi", "PyMySQL", "pymemcache", "python-memcached", "osc-pl
 # Where the images keep their venv (openstack-helm-images venv_builder/Dockerfile:
 # `uv venv /var/lib/openstack`); the e2e runner mounts this venv there.
 IMAGE_VENV = "/var/lib/openstack"
+# The images' library dir (Ubuntu noble's Python 3.12): paths in the rendered manifests name it
+# (Horizon's dashboard_root); this venv's own is lib/python3.<minor of Debian's python3>.
+IMAGE_LIBDIR = "python3.12"
 
 
 def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
-    """Create or reuse the e2e venv of one release; returns the venv directory."""
+    """Create or reuse the e2e venv of one release, one builder at a time; returns the venv directory."""
+    root = cache_root / f"e2e-{release}"
+    root.mkdir(parents=True, exist_ok=True)
+    # concurrent `make test` runs (CI jobs, worktrees) share the cache: the first builds, the others wait
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(release, cache_root, index_url, python)
+
+
+def _build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
     spec = RELEASES[release]
     pinned = {**spec.services, **EXTRA_PINNED[release]}
     work = Workspace(cache_root / f"e2e-{release}", release, spec, index_url, python)
@@ -61,12 +74,15 @@ def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
               "python": python, "scripts": IMAGE_VENV}
     held = json.loads(marker.read_text()) if marker.exists() and (work.bin / "uwsgi").exists() else {}
     if held == wanted:
+        _libdir_as_in_image(work.venv)
         log(f"e2e {release}: venv already has the release installed ({work.venv})")
         return work.venv
     started = time.monotonic()
-    if held and {**held, "libraries": EXTRA_LIBRARIES} == wanted:
-        log(f"e2e {release}: adding libraries {' '.join(EXTRA_LIBRARIES)} (uploaded before {spec.cutoff})")
-        work.pip("install", "--quiet", "--index-url", index_url, "--uploaded-prior-to", spec.cutoff, *EXTRA_LIBRARIES)
+    if held and all(held.get(k) == wanted[k] for k in ("pinned", "cutoff", "index", "python")):
+        if held.get("libraries") != EXTRA_LIBRARIES:
+            log(f"e2e {release}: adding libraries {' '.join(EXTRA_LIBRARIES)} (uploaded before {spec.cutoff})")
+            work.pip("install", "--quiet", "--index-url", index_url, "--uploaded-prior-to", spec.cutoff,
+                     *EXTRA_LIBRARIES)
     else:
         if work.venv.exists():
             log(f"e2e {release}: venv holds another package set; recreating it")
@@ -82,6 +98,7 @@ def build(release: str, cache_root: Path, index_url: str, python: str) -> Path:
         work.pip("install", "--quiet", "--no-cache-dir", "--index-url", index_url,
                  "--uploaded-prior-to", spec.cutoff, "uwsgi")
     _scripts_as_in_image(work.venv)
+    _libdir_as_in_image(work.venv)
     marker.write_text(json.dumps(wanted, sort_keys=True))
     log(f"e2e {release}: installed in {time.monotonic() - started:.0f} s ({work.venv})")
     return work.venv
@@ -96,6 +113,14 @@ def _sdists(work: Workspace, pinned: dict[str, str], index_url: str) -> list[str
         work.pip("download", "--quiet", "--no-deps", "--no-binary", ":all:",
                  "--index-url", work.index_url, "--dest", str(work.sdists), *missing)
     return [str(_sdist(work, n, v)) for n, v in pinned.items()]
+
+
+def _libdir_as_in_image(venv: Path) -> None:
+    """lib/python3.12 -> this venv's lib/python3.N, so that the image's paths lead into it."""
+    link = venv / "lib" / IMAGE_LIBDIR
+    own = [p.name for p in (venv / "lib").glob("python3.*") if not p.is_symlink()]
+    if len(own) == 1 and own[0] != IMAGE_LIBDIR and not link.is_symlink():
+        link.symlink_to(own[0])
 
 
 def _scripts_as_in_image(venv: Path) -> None:

@@ -213,7 +213,9 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
-                logs = "\n".join(f"--- {n.name} (start {n.starts})\n{n.log_text()[-4000:]}" for n in self.nodes)
+                logs = "\n".join(f"--- {n.name} (start {n.starts}, exit {n.proc.poll() if n.proc else None})\n"
+                                 f"{n.log_text()[-6000:]}" for n in self.nodes)
+                (self.base / "timeout.log").write_text(logs)
                 raise AssertionError(f"timed out waiting for {what}\n{logs}")
             time.sleep(0.5)
 

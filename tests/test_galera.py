@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -99,7 +100,7 @@ def prod(prod_rendered: Rendered, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def test_galera_three_nodes_recover_by_themselves(prod: Cluster) -> None:
-    """Cold start, a node killed and rejoining, a full outage, pod-0's volume lost: no human, one bootstrap each."""
+    """Cold start, a node killed and rejoining, quorum lost then a full outage, pod-0's volume lost: no human."""
     c = prod
     t0 = time.monotonic()
     # Cold start, every pod at once (podManagementPolicy: Parallel): pod-0 bootstraps, the others join by SST.
@@ -132,21 +133,28 @@ def test_galera_three_nodes_recover_by_themselves(prod: Cluster) -> None:
         dns.close()
         dns_gone = time.monotonic()
 
-        # Full outage. Pod-0 crashes first: the front moves the writer to the first backup, pod-1,
-        # which takes the writes pod-0 misses. Then 1 and 2 crash together: every grastate.dat says
-        # seqno -1, safe_to_bootstrap 0, and the front is no longer ready.
+        # Quorum loss, then a full outage. Pod-0 crashes first: the front moves the writer to the
+        # first backup, pod-1, which takes the writes pod-0 misses. Then pod-2 crashes: pod-1 is half
+        # of the last primary component, non-Primary. It takes no client, the front is not ready,
+        # and liveness fails, so the kubelet restarts it (SIGTERM: a clean shutdown).
         c.kill(0)
         c.wait("the front to fail over to pod-1", lambda: writer_via(front) == "mariadb-1", 30)
         assert {writer_via(front) for _ in range(5)} == {"mariadb-1"}
         written = via_front(front, "INSERT INTO probe.t (node) VALUES " + ",".join(["('front')"] * 5))
         assert written.returncode == 0, written.stderr
-        c.kill(1, 2)
-        assert [grastate(c, i)["safe_to_bootstrap"] for i in range(3)] == ["0"] * 3
-        assert [grastate(c, i)["seqno"] for i in range(3)] == ["-1"] * 3
+        c.kill(2)
+        c.wait("pod-1 to fail liveness without quorum", lambda: not c.probe(1, "liveness.sh"), 30)
+        assert not c.probe(1, "readiness.sh") and c.state(1)[0] == 503
+        assert c.state(1)[1]["wsrep_cluster_status"] == "non-Primary"
         c.wait("the front to report no writable node", lambda: not front_ready(front), 30)
+        c.kill(1, sig=signal.SIGTERM)
+        # No node may bootstrap on its own word: all say safe_to_bootstrap 0; the crashed ones do
+        # not know their seqno.
+        assert [grastate(c, i)["safe_to_bootstrap"] for i in range(3)] == ["0"] * 3
+        assert [grastate(c, i)["seqno"] == "-1" for i in range(3)] == [True, False, True]
 
-        # Pod-0 alone must wait; once all are back, the most advanced node (pod-1: highest recovered
-        # seqno, lower ordinal than pod-2) bootstraps and the others join.
+        # Pod-0 alone must wait; once all are back, the most advanced node (pod-1: highest seqno,
+        # lower ordinal than pod-2, which recovers the same) bootstraps and the others join.
         c.start(0)
         c.wait("pod-0 to recover its position and wait", lambda: "waiting:" in c.nodes[0].log_text(), 60)
         time.sleep(3)
@@ -159,7 +167,7 @@ def test_galera_three_nodes_recover_by_themselves(prod: Cluster) -> None:
         c.start(1, 2)
         c.wait_ready(0, 1, 2)
         assert [bootstrapped(c, i) for i in range(3)] == [False, True, False]
-        assert "--wsrep-recover" in c.nodes[1].log_text()
+        assert all("--wsrep-recover" in c.nodes[i].log_text() for i in (0, 2))
         assert int(c.state(1)[1]["seqno"]) > int(state["seqno"])  # pod-1 led: the higher recovered seqno
         assert [c.state(i)[0] for i in range(3)] == [200, 200, 200]
         assert all(c.probe(i, "liveness.sh") for i in range(3))
