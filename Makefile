@@ -12,7 +12,7 @@ include scripts/ux-deps.mk
 include scripts/option-catalogues.mk
 include scripts/e2e-deps.mk
 
-.PHONY: demo test test-fast e2e install install-test lint typecheck bench clean openstack-venv
+.PHONY: demo test test-fast e2e install install-test lint typecheck bench clean openstack-venv fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ e2e: install-test e2e-deps
 # the oslo-config-validator test (a few minutes the first time, instant afterwards).
 openstack-venv: $(BIN)/python
 	$(BIN)/python scripts/option_catalogues.py --install-only 2026.1
+
+# Property-based fuzzing of overlays and component definitions through the CLI (make test runs 12 fixed examples).
+FUZZ_EXAMPLES ?= 300
+fuzz: install-test
+	CCP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CCP_FUZZ_RANDOM=1 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 typecheck: install-test
 	$(BIN)/mypy

@@ -15,9 +15,10 @@ E2E_RELEASE ?= 2026.1
 E2E_VENV := $(E2E_CACHE)/e2e-$(E2E_RELEASE)/venv
 # socat: mariabackup's SST stream and each Galera node's state endpoint (the official mariadb image
 # installs it); haproxy: the Galera writer front. tests/test_galera.py starts both.
-# python3-venv, python3-dev, gcc: the e2e venv (Debian's python3) and the uWSGI it compiles.
+# sudo: the OpenStack images have it (base/Dockerfile); nova-compute and the Neutron agents
+# configure and use it. python3-venv, python3-dev, gcc: the e2e venv (Debian's python3) and the uWSGI it compiles.
 E2E_DEBS := mariadb-server mariadb-backup galera-4 socat haproxy rabbitmq-server memcached openvswitch-switch \
-  python3-venv python3-dev gcc
+  sudo python3-venv python3-dev gcc
 
 .PHONY: e2e-deps e2e-debs e2e-venv
 e2e-deps: e2e-debs e2e-venv

@@ -122,6 +122,62 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
         "unknown field",
     ),
     "not-an-object": (_append(MEMCACHED_T, "---\n- just\n- a list\n"), MEMCACHED_T, "must be a Kubernetes object"),
+    # keys that mean nothing: refused at the line that set them, with the key the templates read
+    "replicas-typo": (_edit(PROD, "replicas: {api: 3}", "replicas: {apii: 3}"), PROD, "replicas.apii takes no effect: no workload of keystone reads it; did you mean 'api'?"),
+    "replicas-extra": (_edit(PROD, "replicas: {memcached: 2}", "replicas: {memcached: 2, memcache: 2}"), PROD, "replicas.memcache takes no effect"),
+    "images-typo": (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    images: {db-sync: keystone}"), PROD, "images.db-sync takes no effect: no workload or container of keystone reads it; did you mean 'db_sync'?"),
+    "replicas-in-component": (
+        _edit("components/memcached/component.yaml", "    memcached: 1\n", "    memcached: 1\n    memcahced: 1\n"),
+        "components/memcached/component.yaml:",
+        "replicas.memcahced takes no effect",
+    ),
+    "images-in-component": (
+        _edit("components/memcached/component.yaml", "    memcached: memcached\n", "    memcached: memcached\n    exporter: memcached\n"),
+        "components/memcached/component.yaml:",
+        "images.exporter takes no effect",
+    ),
+    "conf-unmounted": (
+        _edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    conf: {keystone-paste.ini: {pipeline:main: {pipeline: x}}}"),
+        PROD,
+        "conf file 'keystone-paste.ini' takes no effect: no workload of keystone mounts it",
+    ),
+    "conf-file-typo": (
+        _edit(PROD, "replicas: {api: 3}", "replicas: {api: 3}\n    conf: {keystone.ini: {DEFAULT: {debug: true}}}"),
+        PROD,
+        "did you mean 'keystone.conf'?",
+    ),
+    # inputs that would exhaust memory, time or the stack: a located error, never a traceback
+    "template-huge-range": (_append(MEMCACHED_T, "# {% for i in range(100000000) %}x{% endfor %}\n"), MEMCACHED_T, "template exceeds a resource bound"),
+    "template-recursion": (_append(MEMCACHED_T, "# {% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}\n"), MEMCACHED_T, "template recursion too deep"),
+    "template-doubling": (
+        _append(MEMCACHED_T, "# {% set ns = namespace(a=[1]) %}{% for i in range(40) %}{% set ns.a = ns.a + ns.a %}{% endfor %}\n"),
+        MEMCACHED_T,
+        "'+' would make 1,048,576 items",
+    ),
+    "template-huge-string": (_append(MEMCACHED_T, '# {{ "x" * 100000000 }}\n'), MEMCACHED_T, "'*' would make 100,000,000 items"),
+    "template-huge-power": (_append(MEMCACHED_T, "# {{ 7 ** 99999 }}\n"), MEMCACHED_T, "'**' would make a number over 4096 bits"),
+    "template-wide-center": (_append(MEMCACHED_T, '# {{ "x" | center(999999999) }}\n'), MEMCACHED_T, "center with an argument over 10,000"),
+    "template-wide-ljust": (_append(MEMCACHED_T, '# {{ "x".ljust(999999999) }}\n'), MEMCACHED_T, "str.ljust() with an argument over 10,000"),
+    "template-wide-format": (_append(MEMCACHED_T, '# {{ "%0999999999d" % 1 }}\n'), MEMCACHED_T, "format width over 10,000"),
+    "template-huge-output": (_append(MEMCACHED_T, '# {% for i in range(100000) %}{{ "x" * 200 }}{% endfor %}\n'), MEMCACHED_T, "rendered output over 16 MiB"),
+    "yaml-huge-flow-list": (_append("components/memcached/component.yaml", "x: [" + ",".join(["1"] * 250000) + "]\n"), "components/memcached/component.yaml", "document has more than 200000 nodes"),
+    "yaml-deep-mapping": (_append(PROD, "values:\n  deep: " + "{a: " * 80 + "1" + "}" * 80 + "\n"), PROD, "nesting deeper than 64 levels"),
+    # problems about a value point at the overlay that set it, not at the component
+    "section-in-overlay": (
+        _edit(PROD, "  nova:\n", "  nova:\n    conf:\n      nova.conf:\n        bogus_section: {a: 1}\n"),
+        f"{PROD}:43:9",
+        "unknown section [bogus_section]",
+    ),
+    "option-in-overlay": (
+        _edit(PROD, "DEFAULT: {dhcp_agents_per_network: 2, l3_ha: true}", "DEFAULT: {dhcp_agents_per_network: 2, l3_ha: true}\n        agentt: {report_interval: 5}"),
+        f"{PROD}:40:9",
+        "unknown section [agentt]",
+    ),
+    "values-mapping-in-overlay": (
+        _edit(PROD, "      storage_size: 20Gi\n", "      storage_size: 20Gi\n      resourcez:\n        requests: {cpu: '1'}\n"),
+        f"{PROD}:18:7",
+        "values.resourcez: unknown value",
+    ),
 }
 
 
@@ -152,6 +208,25 @@ def test_bad_input_exits_2_with_located_problems_and_writes_nothing(case: str, s
     assert any(line.startswith(where) and fragment in line for line in problems), proc.stderr
     assert head(repo) == before
     assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    "edit,env,fragment",
+    [
+        (_edit(PROD, "replicas: {api: 3}", "replicas: {api: 3, apii: 1}"), "prod-eu", "replicas.apii takes no effect"),
+        (_edit(PROD, "  nova:\n", "  nova:\n    conf:\n      nova.conf:\n        bogus_section: {a: 1}\n"), "prod-eu", "unknown section [bogus_section]"),
+        (_edit(PROD, "storage_size: 20Gi", "storage_size: 20Gi\n      storage_sise: 1Gi"), "prod-eu", "values.storage_sise: unknown value"),
+    ],
+)
+def test_a_problem_in_a_parent_overlay_points_at_the_parent(source_copy: Path, edit: Breaker, env: str, fragment: str) -> None:
+    edit(source_copy)
+    marker = next(w for w in ("apii", "bogus_section", "storage_sise") if w in (source_copy / PROD).read_text())
+    lines = (source_copy / PROD).read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if marker in text)
+    col = lines[line - 1].index(marker) + 1
+    proc = cli("validate", env, "--source", str(source_copy))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{PROD}:{line}:{col}: " in proc.stderr and fragment in proc.stderr, proc.stderr
 
 
 def test_every_problem_is_reported_at_once(source_copy: Path, tmp_path: Path) -> None:

@@ -68,6 +68,10 @@ class Cache:
         if raw[: len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != raw[len(MAGIC) : head]:
             _discard(path)
             return None
+        try:
+            os.utime(path)  # the modification time is the last use: pruning keeps the recently used
+        except OSError:
+            pass
         return payload
 
     def put(self, kind: str, key: str, payload: bytes) -> None:

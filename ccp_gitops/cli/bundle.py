@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import REPO_HELP, repo_dir
 
 HELP = """Write one environment of the env repo as a Flux OCI artifact: an OCI image layout in DIR.
@@ -27,7 +28,7 @@ Then push it: skopeo copy oci:build/prod-oci:TAG docker://registry.example.com/o
 def bundle_command(
     env: str = typer.Argument(..., metavar="ENV", help="Environment to bundle: env/prod, overlays/prod or prod.", show_default=False),
     output: Path = typer.Option(..., "--output", "-o", help="New or empty directory for the OCI image layout."),
-    repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP),
+    repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP, callback=args.repo_path),
     rev: Optional[str] = typer.Option(None, "--rev", help="Env repo revision (branch, tag or commit). Default: the branch HEAD names."),
     tag: Optional[str] = typer.Option(None, "--tag", help="Tag in the layout's index. Default: ENV-<12 hex of the commit>."),
     source: Optional[str] = typer.Option(None, "--source", help="org.opencontainers.image.source. Default: the delivery repo URL in the lock."),

@@ -28,9 +28,16 @@ def source_dir(option: Path | None) -> Path:
 
 
 def repo_dir(option: Path | None) -> Path:
+    """``--repo`` (checked as it was parsed), else ``$CCP_ENV_REPO``, else ``./env-repo``: exit 2 when it cannot be a repo."""
     if option is not None:
         return option
-    return Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
+    from ccp_gitops.cli.args import repo_problem
+
+    path = Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
+    problem = repo_problem(path)
+    if problem is not None:
+        raise UsageError(f"{'$CCP_ENV_REPO' if os.environ.get('CCP_ENV_REPO') else 'the default env repo ./env-repo'}: {problem}")
+    return path
 
 
 def engines(option: str | None) -> list[str] | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import (
     CRDS_HELP,
     ENGINE_HELP,
@@ -50,9 +51,9 @@ def compile_command(
     envs: Optional[list[str]] = typer.Argument(None, metavar="ENV...", help="Environments to compile."),
     all_envs: bool = typer.Option(False, "--all", help="Compile every overlay of the source."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
-    repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP),
-    branch: Optional[str] = typer.Option(None, "--branch", help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
-    message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit subject (default: a summary of what changed)."),
+    repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP, callback=args.repo_path),
+    branch: Optional[str] = typer.Option(None, "--branch", callback=args.branch, help="Env repo branch. Default: the overlay's delivery.branch. A new branch starts from that default branch."),
+    message: Optional[str] = typer.Option(None, "--message", "-m", callback=args.message, help="Commit subject (default: a summary of what changed)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
@@ -111,6 +112,8 @@ def report_lines(report: CompileReport) -> list[str]:
     if report.commit is None or plan.repo is None:
         return lines
     where = plan.repo.working_tree_dir or plan.repo.git_dir
+    if plan.start_at is not None:
+        return [*lines, f"created branch {plan.branch} at {plan.start_at[:12]} in {where}"]
     if report.commit.changed and report.commit.new:
         lines.extend(f"env/{o.env}: {o.change.summary()}" for o in plan.outcomes if o.change is not None)
         retried = report.commit.retried

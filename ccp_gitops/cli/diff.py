@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ccp_gitops.diff.model import DiffReport
     from ccp_gitops.diff.render.text import Line
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, is_terminal, job_count, repo_dir, source_dir
 from ccp_gitops.model.errors import EXIT_INPUT, UsageError
 
@@ -65,12 +66,12 @@ def _print_coloured(lines: list[Line]) -> None:
 def diff_command(
     envs: Optional[list[str]] = typer.Argument(None, metavar="ENV...", help="Environments (env/prod, prod). Default: all."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
-    repo: Optional[Path] = typer.Option(None, "--repo", help="Env repo (a git repository). Default: $CCP_ENV_REPO, else ./env-repo."),
+    repo: Optional[Path] = typer.Option(None, "--repo", callback=args.repo_path, help="Env repo (a git repository). Default: $CCP_ENV_REPO, else ./env-repo."),
     from_rev: Optional[str] = typer.Option(None, "--from", metavar="REV", help="Env repo revision to compare from (default: each environment's delivery branch)."),
     to_rev: Optional[str] = typer.Option(None, "--to", metavar="REV", help="Env repo revision to compare to (default: a fresh compile of the source). Needs --from. Either side may be an OCI bundle: oci:DIR or oci:DIR:TAG."),
     fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text (colour only on a terminal), markdown (a pull-request comment) or json (schemas/diff-report.schema.json)."),
     max_bytes: int = typer.Option(65000, "--max-bytes", metavar="N", help="markdown: split into numbered parts of at most N bytes each."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help="Write the output (markdown: one file per part) to DIR and print the file names."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", callback=args.output_dir, help="Write the output (markdown: one file per part) to DIR and print the file names."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences (like git diff --exit-code)."),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),

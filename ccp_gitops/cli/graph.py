@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import SOURCE_HELP, source_dir
 from ccp_gitops.cli.output import complete_env
 
@@ -38,7 +39,7 @@ Example: ccp-gitops graph prod --format dot | dot -Tpng > prod.png
 def graph_command(
     env: str = typer.Argument(..., metavar="ENV", help="Environment: env/prod, overlays/prod or prod.", autocompletion=complete_env, show_default=False),
     output_format: GraphFormat = typer.Option(GraphFormat.mermaid, "--format", help="mermaid, dot, svg or json."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", callback=args.output_file, help="Write to this file instead of standard output."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
 ) -> None:
     from ccp_gitops.compile.pipeline import env_name

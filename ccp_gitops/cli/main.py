@@ -9,6 +9,7 @@ import typer
 
 from ccp_gitops import __version__
 from ccp_gitops.cli import bundle as bundle_verb
+from ccp_gitops.cli import cache as cache_verb
 from ccp_gitops.cli import compile as compile_verb
 from ccp_gitops.cli import diff as diff_verb
 from ccp_gitops.cli import explain as explain_verb
@@ -97,6 +98,10 @@ app.command("explain", help=explain_verb.HELP, no_args_is_help=True)(boundary(ex
 app.command("graph", help=graph_verb.HELP, no_args_is_help=True)(boundary(graph_verb.graph_command))
 app.command("init", help=init_verb.HELP, no_args_is_help=True)(boundary(init_verb.init_command))
 app.command("fetch", help=fetch_verb.HELP)(boundary(fetch_verb.fetch_command))
+app.add_typer(cache_verb.app, name="cache", help=cache_verb.HELP)
 
 def run() -> None:
-    app(prog_name="ccp-gitops")  # also under `python -m ccp_gitops`: one name for help and completion
+    try:
+        app(prog_name="ccp-gitops")  # also under `python -m ccp_gitops`: one name for help and completion
+    finally:
+        cache_verb.prune_when_due()

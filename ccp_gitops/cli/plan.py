@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ccp_gitops.cli import args
 from ccp_gitops.cli.common import CRDS_HELP, ENGINE_HELP, SOURCE_HELP, disk_cache, engines, source_dir
 from ccp_gitops.model.errors import UsageError
 
@@ -53,8 +54,8 @@ def plan_command(
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
     fmt: str = typer.Option("text", "--format", metavar="text|json|mermaid", help="Output: text (default), json, or the mermaid waves diagram."),
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
-    repo: Optional[Path] = typer.Option(None, "--repo", help="Plan what is committed in this env repo instead of compiling the source."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
+    repo: Optional[Path] = typer.Option(None, "--repo", callback=args.repo_path, help="Plan what is committed in this env repo instead of compiling the source."),
+    branch: Optional[str] = typer.Option(None, "--branch", callback=args.branch, help="With --repo: the env repo branch. Default: the overlay's delivery.branch."),
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     to: Optional[str] = typer.Option(None, "--to", metavar="RELEASE", help="The phases of an upgrade to this OpenStack release, from the release the env repo (--repo) runs, else the source's."),
 ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ccp_gitops.cache.memo import Memo
+from ccp_gitops.checks.keys import unused_keys
 from ccp_gitops.checks.stage import Checkers, check_objects, check_options, check_rendered_files
 from ccp_gitops.compile.assemble import assemble
 from ccp_gitops.compile.layout import EnvTree, build_tree
@@ -104,6 +105,9 @@ def env_objects(source: Source, renderer: Renderer, env: Environment, memo: Memo
     if any(p.is_error for p in option_findings):
         raise InputError(option_findings)
     rendered = [renderer.render_cached(env, comp, memo) for comp in env.components.values()]
+    key_findings = unused_keys(env, rendered, source)
+    if key_findings:
+        raise InputError(key_findings)
     file_findings = check_rendered_files(env, {r.component: r.files for r in rendered}, _file_templates(source, env))
     if any(p.is_error for p in file_findings):
         raise InputError(file_findings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
@@ -22,6 +22,8 @@ from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.source.tree import Component, Source
 
 if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
+
     from jinja2 import BytecodeCache
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -37,11 +39,56 @@ class RenderedManifest:
 
 @dataclass
 class Rendered:
-    """Everything one component rendered: config files and manifest texts."""
+    """Everything one component rendered: config files and manifest texts.
+
+    ``reads`` names what the templates used: the keys of ``replicas`` and ``images`` they read,
+    and (``files``) the config files they put in a ConfigMap.
+    """
 
     component: str
     files: dict[str, str]
     manifests: list[RenderedManifest]
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class ReadTracker(dict[str, Any]):
+    """A mapping that notes every key a template reads (listing or testing keys reads them too)."""
+
+    def __init__(self, data: dict[str, Any], reads: set[str]) -> None:
+        super().__init__(data)
+        self._reads = reads  # private: the sandbox refuses attributes starting with '_'
+
+    def __getitem__(self, key: str) -> Any:
+        self._reads.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._reads.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self._reads.add(key)
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        self._reads.update(super().keys())
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return super().__iter__()
+
+    def keys(self) -> dict_keys[str, Any]:
+        self._all()
+        return super().keys()
+
+    def values(self) -> dict_values[str, Any]:
+        self._all()
+        return super().values()
+
+    def items(self) -> dict_items[str, Any]:
+        self._all()
+        return super().items()
 
 
 def source_templates(source: Source) -> dict[str, str]:
@@ -119,6 +166,9 @@ class Renderer:
 
         component: Component = self.source.components[comp.name]
         context = self.context(env, comp)
+        reads: dict[str, set[str]] = {"replicas": set(), "images": set(), "files": set()}
+        context["replicas"] = ReadTracker(context["replicas"], reads["replicas"])
+        context["images"] = ReadTracker(context["images"], reads["images"])
         problems: list[Problem] = []
         files: dict[str, str] = {}
         for tmpl in component.files:
@@ -133,7 +183,7 @@ class Renderer:
             raise InputError(problems)
         files = dict(sorted(files.items()))
         context["files"] = files
-        context["configmap_data"] = lambda names: pick(files, names, comp.name)
+        context["configmap_data"] = lambda names: pick(files, names, comp.name, reads["files"])
         manifests = []
         for tmpl in component.templates:
             text = render_template(self.manifest_env, tmpl.name, context, problems)
@@ -141,7 +191,7 @@ class Renderer:
                 manifests.append(RenderedManifest(tmpl.name, text))
         if problems:
             raise InputError(problems)
-        return Rendered(comp.name, files, manifests)
+        return Rendered(comp.name, files, manifests, {kind: frozenset(keys) for kind, keys in reads.items()})
 
     def render_cached(self, env: Environment, comp: ComponentValues, memo: Memo) -> Rendered:
         """``render``, with each manifest's documents parsed; from the disk cache when the same inputs rendered before."""
@@ -155,7 +205,7 @@ class Renderer:
             parsed = [RenderedManifest(m.template, m.text, memo.documents(m.text, load_all)) for m in rendered.manifests]
         except yaml.YAMLError:
             return rendered  # assemble reports it, with the template's location
-        rendered = Rendered(rendered.component, rendered.files, parsed)
+        rendered = Rendered(rendered.component, rendered.files, parsed, rendered.reads)
         if cache is not None:
             cache.store("render", key, rendered)
         return rendered

@@ -34,20 +34,35 @@ class Layer:
     label: str
 
 
-def merge(target: dict[str, Any], origins: Origins, data: Any, layer: Layer, path: YamlPath = ()) -> None:
-    """Deep-merge ``data`` into ``target``: mappings merge, anything else (lists too) replaces."""
+def merge(target: dict[str, Any], origins: Origins, data: Any, layer: Layer, path: YamlPath = (), keys: Origins | None = None) -> None:
+    """Deep-merge ``data`` into ``target``: mappings merge, anything else (lists too) replaces.
+
+    ``origins`` gets where each leaf was set; ``keys``, where each mapping key was written.
+    """
     for key, value in data.items():
         here = path + (key,)
+        if keys is not None:
+            keys.setdefault(here, []).append(layer.doc.locate_key(layer.at + here))
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             if not value:
                 origins.setdefault(here, []).append(layer.doc.locate(layer.at + here))
-            merge(target[key], origins, value, layer, here)
+            merge(target[key], origins, value, layer, here, keys)
             continue
-        # a replaced subtree forgets the origins of what it replaces
-        for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
-            del origins[stale]
+        # a replaced subtree forgets the origins of what it replaces (only a mapping has origins below it)
+        if isinstance(target.get(key), dict):
+            for stale in [p for p in origins if p[: len(here)] == here and len(p) > len(here)]:
+                del origins[stale]
         target[key] = copy.deepcopy(value)
         _record(origins, value, layer, here)
+        if keys is not None and isinstance(value, dict):
+            _record_keys(keys, value, layer, here)
+
+
+def _record_keys(keys: Origins, value: dict[str, Any], layer: Layer, path: YamlPath) -> None:
+    for key, sub in value.items():
+        keys.setdefault(path + (key,), []).append(layer.doc.locate_key(layer.at + path + (key,)))
+        if isinstance(sub, dict):
+            _record_keys(keys, sub, layer, path + (key,))
 
 
 def _record(origins: Origins, value: Any, layer: Layer, path: YamlPath) -> None:
@@ -139,9 +154,10 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
         component = source.components[comp]
         values: dict[str, Any] = {"replicas": {}, "images": {}, "conf": {}, "values": {}}
         origins: Origins = {}
-        merge(values, origins, component.doc.data.get("defaults", {}), Layer(component.doc, ("defaults",), f"component {comp}"))
+        keys: Origins = {}
+        merge(values, origins, component.doc.data.get("defaults", {}), Layer(component.doc, ("defaults",), f"component {comp}"), keys=keys)
         for layer, body in overrides.get(comp, []):
-            merge(values, origins, body, layer)
+            merge(values, origins, body, layer, keys=keys)
         for container, ref in list(values["images"].items()):
             if ref in matrix:
                 values["images"][container] = matrix[ref]
@@ -151,8 +167,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
                 problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{did_you_mean(ref, sorted(matrix))}"))
         schema = component.doc.data.get("values_schema")
         if schema is not None:
-            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache))
-        environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins)
+            problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache, keys))
+        environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins, keys=keys)
     raise_if_errors(problems)
     for resolved in environment.components.values():
         deps = [environment.components[d].wave for d in resolved.depends_on]
@@ -214,7 +230,7 @@ def schema_error(schema: dict[str, Any], cache: Cache | None) -> str:
 
 
 def _values_problems(
-    name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None
+    name: str, schema: dict[str, Any], values: dict[str, Any], origins: Origins, doc: Document, cache: Cache | None = None, keys: Origins | None = None
 ) -> list[Problem]:
     """Check a component's merged ``values`` against its own ``values_schema``, located at the layer that set them.
 
@@ -234,10 +250,11 @@ def _values_problems(
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for key in extra:
-                where = _origin(origins, path + (key,), doc)
+                written = (keys or {}).get(path + (key,))
+                where = written[-1] if written else _origin(origins, path + (key,), doc)
                 problems.append(Problem(where, f"{name}: values.{'.'.join(map(str, path[1:] + (key,)))}: unknown value (not in the component's values_schema)"))
             continue
-        where = _origin(origins, path, doc)
+        where = _origin({**(keys or {}), **origins}, path, doc)
         dotted = ".".join(str(p) for p in path)
         problems.append(Problem(where, f"{name}: {dotted}: {err.message}"))
     if cache is not None and not problems:

@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ccp_gitops.compile.bounds import BoundedSandbox, ResourceLimit, bound_filters, join_bounded, time_limit
 from ccp_gitops.compile.precompiled import CatalogueLoader, write_precompiled
 from ccp_gitops.model.errors import CcpError
 from ccp_gitops.model.problems import Location, Problem
@@ -132,7 +133,7 @@ def digest(value: Any, length: int = 16) -> str:
 def environment(
     templates: dict[str, str], finalize: Callable[[Any], Any], autoescape: bool, bytecode_cache: BytecodeCache | None
 ) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         loader=CatalogueLoader(templates),
         undefined=StrictUndefined,
         finalize=finalize,
@@ -144,6 +145,7 @@ def environment(
     )
     env.filters.update(oslo_ini=oslo_ini, quote=quote, tojson=to_json, ini_value=ini_value, prefix=prefix, from_json=from_json, sh=shell_quote)
     env.globals.update(digest=digest, fail=fail)
+    bound_filters(env)
     return env
 
 
@@ -180,10 +182,13 @@ def precompile_catalogue(root: Path, directory: Path) -> int:
     )
 
 
-def pick(files: dict[str, str], names: list[str], component: str) -> dict[str, str]:
+def pick(files: dict[str, str], names: list[str], component: str, picked: set[str] | None = None) -> dict[str, str]:
+    """The config files ``names`` for a ConfigMap (``picked`` notes them: these files are mounted)."""
     missing = [n for n in names if n not in files]
     if missing:
         raise TemplateFailure(f"{component} has no config file {', '.join(map(repr, missing))} (files: {', '.join(files) or 'none'})")
+    if picked is not None:
+        picked.update(names)
     return {n: files[n] for n in names}
 
 
@@ -218,7 +223,14 @@ def _template_line(exc: BaseException, name: str) -> int:
 
 def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any], problems: list[Problem]) -> str | None:
     try:
-        return env.get_template(name).render(context)
+        with time_limit():
+            return join_bounded(env.get_template(name).generate(context))
+    except ResourceLimit as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template exceeds a resource bound: {exc.message}"))
+    except RecursionError as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), "template recursion too deep"))
+    except (MemoryError, OverflowError) as exc:
+        problems.append(Problem(Location(name, _template_line(exc, name), 1), f"template exceeds a resource bound: {type(exc).__name__}: {exc}"))
     except TemplateSyntaxError as exc:
         problems.append(Problem(Location(exc.name or name, exc.lineno or 0, 1), f"template syntax error: {exc.message}"))
     except SecurityError as exc:

@@ -21,13 +21,16 @@ class ComponentValues:
     values: dict[str, Any]
     origins: Origins
     wave: int = 0
+    keys: Origins = field(default_factory=dict)  # where each mapping key was written, lowest layer first
 
     def origin(self, path: YamlPath) -> Location | None:
-        """Where the effective value at ``path`` was set (the last layer that set it)."""
+        """Where the effective value at ``path`` was set (the last layer that set it, or wrote its key)."""
         probe = tuple(path)
         while probe:
             if probe in self.origins:
                 return self.origins[probe][-1]
+            if probe in self.keys:
+                return self.keys[probe][-1]
             probe = probe[:-1]
         return None
 

@@ -40,7 +40,8 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{self.location}: {prefix}{self.message}"
+        message = " ".join(line.strip() for line in self.message.splitlines() if line.strip())  # one line per problem
+        return f"{self.location}: {prefix}{message}"
 
 
 def error(path: str, line: int, col: int, message: str) -> Problem:

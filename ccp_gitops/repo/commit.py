@@ -65,13 +65,19 @@ class EnvRepo:
         proc = subprocess.run(["git", "--git-dir", str(self.git_dir), *(["--work-tree", str(self.working_tree_dir)] if self.working_tree_dir else []), *args],
                               input=data, capture_output=True, env=env, cwd=self.working_tree_dir or self.git_dir)
         if check and proc.returncode != 0:
-            detail = proc.stderr.decode(errors="replace").strip().splitlines()
             verb = next((a for a in args if not a.startswith("-") and "=" not in a), "")
-            raise RepoError(f"git {verb} failed in {self.working_tree_dir or self.git_dir}: {detail[-1] if detail else proc.returncode}")
+            raise RepoError(f"git {verb} failed in {self.working_tree_dir or self.git_dir}: {git_error(proc)}")
         return proc
 
     def text(self, *args: str) -> str:
         return self.run(*args).stdout.decode().strip()
+
+
+def git_error(proc: subprocess.CompletedProcess[bytes]) -> str:
+    """The line of git's stderr that says what went wrong (its first ``fatal:``/``error:``, else the last)."""
+    lines = [line.strip() for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+    cause = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1] if lines else f"exit {proc.returncode}")
+    return cause.removeprefix("fatal: ").removeprefix("error: ")
 
 
 @dataclass(frozen=True)
@@ -271,40 +277,6 @@ def _read_tree(repo: EnvRepo, rev: str, known: set[bytes]) -> Tree:
     return root
 
 
-def dirty_files(repo: RepoLike) -> list[str]:
-    env_repo = _as_env_repo(repo)
-    if env_repo.bare:
-        return []
-    status = env_repo.run("status", "--porcelain=v1", "-z", "--untracked-files=all").stdout.decode()
-    return sorted({e[3:] for e in status.split("\0") if len(e) > 3})
-
-
-def _checked_out(repo: EnvRepo, branch: str) -> bool:
-    if repo.bare:
-        return False
-    proc = repo.run("symbolic-ref", "-q", "HEAD", check=False)
-    return proc.returncode == 0 and proc.stdout.decode().strip() == f"refs/heads/{branch}"
-
-
-def recover_work_tree(repo: RepoLike, branch: str) -> None:
-    """Finish a work-tree update that a killed compile left half done (index still at the parent)."""
-    env_repo = _as_env_repo(repo)
-    head = branch_head(env_repo, branch)
-    if head is None or not _checked_out(env_repo, branch):
-        return
-    if env_repo.run("diff-index", "--cached", "--quiet", head, "--", check=False).returncode == 0:
-        return  # the index is at the branch head: nothing was left half done
-    if env_repo.run("diff-files", "--quiet", check=False).returncode != 0:
-        return  # the user changed files: not ours to touch
-    parents = env_repo.text("rev-list", "--parents", "-n", "1", head).split()[1:]
-    parent = parents[0] if parents else EMPTY_TREE
-    if env_repo.text("rev-parse", f"{parent}^{{tree}}") == env_repo.text("rev-parse", f"{head}^{{tree}}"):
-        return
-    # read-only check: does the index still hold the parent's tree?
-    if env_repo.run("diff-index", "--cached", "--quiet", parent, "--", check=False).returncode == 0:
-        env_repo.run(*CHECKOUT, "-m", "-u", parent, head, check=False)  # fails only when another compile does it now
-
-
 def commit_files(
     repo: RepoLike,
     branch: str,
@@ -321,10 +293,17 @@ def commit_files(
     replaced as a whole, so writers of disjoint folders (the shards of a fleet) all land, one
     after another, in a linear history.
     """
+    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty, refuse_locks
+
     env_repo = _as_env_repo(repo)
+    with_work_tree = checked_out(env_repo, branch)
+    if with_work_tree:
+        recover_work_tree(env_repo, branch)
+        refuse_dirty(env_repo)
+    refuse_locks(env_repo, branch)
     for attempt in range(retries + 1):
         try:
-            result = _commit_once(env_repo, branch, replace, message, base_branch)
+            result = _commit_once(env_repo, branch, replace, message, base_branch, with_work_tree)
             return CommitResult(result.branch, result.old, result.new, attempt)
         except BranchMoved:
             if attempt == retries:
@@ -334,16 +313,10 @@ def commit_files(
 
 
 def _commit_once(
-    env_repo: EnvRepo, branch: str, replace: dict[str, dict[str, bytes]], message: str, base_branch: str | None
+    env_repo: EnvRepo, branch: str, replace: dict[str, dict[str, bytes]], message: str, base_branch: str | None, with_work_tree: bool
 ) -> CommitResult:
     old = branch_head(env_repo, branch)
     start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
-    checked_out = _checked_out(env_repo, branch)
-    if checked_out:
-        recover_work_tree(env_repo, branch)
-        dirty = dirty_files(env_repo)
-        if dirty:
-            raise RepoError("the env repo work tree has uncommitted changes; commit or discard them first:\n  " + "\n  ".join(dirty))
     pending = _Pending()
     root: Tree = _read_tree(env_repo, start, pending.known) if start else {}
     for prefix, files in replace.items():
@@ -377,18 +350,27 @@ def _commit_once(
     env.setdefault("GIT_COMMITTER_EMAIL", env["GIT_AUTHOR_EMAIL"])
     args = ["commit-tree", tree] + (["-p", start] if start else [])
     new = env_repo.run(*args, data=message.encode(), env=env).stdout.decode().strip()
+    from ccp_gitops.repo.worktree import begin_update, finish_update
+
+    if with_work_tree:
+        begin_update(env_repo, new)
     _update_ref(env_repo, branch, new, old)
-    if checked_out:
-        if old is None:
-            env_repo.run(*CHECKOUT, "--reset", "-u", new)
-        else:
-            env_repo.run(*CHECKOUT, "-m", "-u", old, new)
+    if with_work_tree:
+        finish_update(env_repo, branch, old, new)
     return CommitResult(branch, old, new)
 
 
+def create_branch(repo: RepoLike, branch: str, commit: str) -> None:
+    """Create ``branch`` at ``commit``; it must not exist yet (compare-and-swap)."""
+    _update_ref(_as_env_repo(repo), branch, commit, None)
+
+
 def _update_ref(repo: EnvRepo, branch: str, new: str, old: str | None) -> None:
-    if repo.run("update-ref", "-m", "ccp-gitops compile", f"refs/heads/{branch}", new, old or ZERO, check=False).returncode != 0:
+    proc = repo.run("update-ref", "-m", "ccp-gitops compile", f"refs/heads/{branch}", new, old or ZERO, check=False)
+    if proc.returncode != 0:
         current = branch_head(repo, branch)
+        if current == old:  # not a concurrent writer: a lock, a full disk, a permission
+            raise RepoError(f"git update-ref failed in {repo.working_tree_dir or repo.git_dir}: {git_error(proc)}; nothing was written")
         raise BranchMoved(
             f"branch {branch!r} moved while compiling (expected {(old or 'no branch')[:12]}, found {(current or 'none')[:12]}): "
             "another writer committed first; nothing was written — compile again"

@@ -19,7 +19,6 @@ from ccp_gitops.repo.commit import (
     commit_files,
     open_repo,
     read_blobs,
-    recover_work_tree,
     tree_entries,
 )
 from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
@@ -166,6 +165,7 @@ class CommitPlan:
     files: dict[str, dict[str, bytes]]  # env folder -> its files, for every changed environment
     message: str
     warnings: list[str]
+    start_at: str | None = None  # nothing changes on a new --branch: it starts at this commit
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,7 @@ class _Base:
     branch: str
     default_branch: str
     head: str | None  # the branch's head, else (a new branch) the default branch's
+    new_branch: bool = False  # --branch names a branch the env repo does not have yet
 
     @property
     def base_branch(self) -> str | None:
@@ -219,9 +220,18 @@ def _open_base(write: WriteOptions, branches: set[str]) -> _Base:
     if repo is None:
         return _Base(None, target, default_branch, None)
     if not write.dry_run:
-        recover_work_tree(repo, target)
+        _ready(repo, target)
     head = branch_head(repo, target)
-    return _Base(repo, target, default_branch, head if head is not None else branch_head(repo, default_branch))
+    return _Base(repo, target, default_branch, head if head is not None else branch_head(repo, default_branch), head is None and write.branch is not None)
+
+
+def _ready(repo: EnvRepo, branch: str) -> None:
+    """Repair what a failed compile left half done; refuse a checkout that differs from the branch (never "unchanged" over it)."""
+    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty
+
+    recover_work_tree(repo, branch)
+    if checked_out(repo, branch):
+        refuse_dirty(repo)
 
 
 def _known_unchanged(base: _Base, known: dict[str, Outcome]) -> set[str]:
@@ -262,7 +272,8 @@ def plan_commit(wanted: list[str], compiled: list[CompiledTree], unchanged: dict
         to_write.append(item)
     text = commit_message(changes, to_write, message) if to_write else ""
     files = {c.tree.root: c.tree.files for c in to_write}
-    return CommitPlan(repo, base.branch, base.base_branch, outcomes, files, text, warnings)
+    start_at = base.head if base.new_branch and not files else None
+    return CommitPlan(repo, base.branch, base.base_branch, outcomes, files, text, warnings, start_at)
 
 
 def apply(plan: CommitPlan, retries: int = 0) -> CommitResult | None:
@@ -271,6 +282,11 @@ def apply(plan: CommitPlan, retries: int = 0) -> CommitResult | None:
     ``retries``: how often to make the commit again on top of a branch another writer moved meanwhile
     (each plan replaces whole environment folders, so shards of one fleet all land).
     """
+    if plan.repo is not None and plan.start_at is not None:
+        from ccp_gitops.repo.commit import create_branch
+
+        create_branch(plan.repo, plan.branch, plan.start_at)
+        return CommitResult(plan.branch, None, plan.start_at)
     if plan.repo is None or not plan.files:
         return None
     # commit_files finishes a half-done work-tree update again, right before it checks the work tree: another
