@@ -108,13 +108,13 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
     "duplicate-object": (
         lambda src: (src / "components/memcached/templates/copy.yaml.j2").write_text((src / MEMCACHED_T).read_text()),
         "components/memcached/templates/",
-        "duplicate object Deployment.apps/openstack/memcached",
+        "duplicate object StatefulSet.apps/openstack/memcached",
     ),
     "disabled-dependency": (_edit(PROD, "replicas: {memcached: 2}", "enabled: false"), PROD, "needs 'memcached'"),
     "schema-violation": (
         _edit(MEMCACHED_T, "          image: {{ images.memcached }}\n", "          image: {{ images.memcached }}\n          imagePullPolicy: Sometimes\n"),
         MEMCACHED_T,
-        "Deployment.apps/openstack/memcached: spec.template.spec.containers[0].imagePullPolicy",
+        "StatefulSet.apps/openstack/memcached: spec.template.spec.containers[0].imagePullPolicy",
     ),
     "schema-unknown-field": (
         _edit(MEMCACHED_T, "  replicas: {{ replicas.memcached }}\n", "  replicas: {{ replicas.memcached }}\n  replica: 2\n"),

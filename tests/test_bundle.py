@@ -94,7 +94,8 @@ def test_a_one_option_change_gives_a_different_digest(tmp_path: Path, source_cop
     overlay = source_copy / "overlays" / "prod" / "env.yaml"
     text = overlay.read_text()
     assert "replicas: {memcached: 2}" in text
-    overlay.write_text(text.replace("replicas: {memcached: 2}", "replicas: {memcached: 3}"))
+    # one option local to memcached (its replica count would also change every client's server list)
+    overlay.write_text(text.replace("replicas: {memcached: 2}", "replicas: {memcached: 2}\n    values: {memory_mb: 512}"))
     compile_into(source_copy, repo)
     after_prod = run_bundle(repo, "prod", None, tmp_path / "p2")
     after_dev = run_bundle(repo, "dev", None, tmp_path / "d2")
@@ -107,7 +108,7 @@ def test_a_one_option_change_gives_a_different_digest(tmp_path: Path, source_cop
     old, new = read_bundle(tmp_path / "p1"), read_bundle(tmp_path / "p2")
     changed = {p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}
     # the README shows the input digest, so it changes with any input
-    assert changed == {"env/prod/memcached/deployment-memcached.yaml", "env/prod/README.md", f"env/prod/{LOCK_FILE}"}
+    assert changed == {"env/prod/memcached/statefulset-memcached.yaml", "env/prod/README.md", f"env/prod/{LOCK_FILE}"}
 
 
 def test_the_layer_does_not_depend_on_the_clock_or_the_file_system(compiled: tuple[Path, Path, str], tmp_path: Path) -> None:
@@ -227,8 +228,8 @@ def test_read_bundle_equals_the_commit_and_compares_two_bundles(tmp_path: Path, 
     one, two = read_bundle(tmp_path / "one"), read_bundle(tmp_path / "two")
     assert one.keys() == two.keys()
     changed = sorted(p for p in one if one[p] != two[p])
-    assert changed == ["env/prod/README.md", f"env/prod/{LOCK_FILE}", "env/prod/memcached/deployment-memcached.yaml"]
-    assert b"512" in two["env/prod/memcached/deployment-memcached.yaml"]
+    assert changed == ["env/prod/README.md", f"env/prod/{LOCK_FILE}", "env/prod/memcached/statefulset-memcached.yaml"]
+    assert b"512" in two["env/prod/memcached/statefulset-memcached.yaml"]
     # a bundle compares with a commit the same way
     assert read_bundle(tmp_path / "one") == read_files(git.Repo(repo), first, "env/prod")
     assert read_bundle(tmp_path / "two") == read_files(git.Repo(repo), second, "env/prod")
@@ -342,7 +343,7 @@ def test_diff_compares_two_bundles_and_a_bundle_with_a_commit(tmp_path: Path, so
     proc = cli("diff", "--from", f"oci:{tmp_path / 'one'}", "--to", f"oci:{tmp_path / 'two'}", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     changed = {r["id"] for r in json.loads(proc.stdout)["resources"]}
-    assert "Deployment.apps/openstack/memcached" in changed
+    assert "StatefulSet.apps/openstack/memcached" in changed
     same = cli("diff", "--from", f"oci:{tmp_path / 'two'}", "--to", second, "--repo", str(repo), "--exit-code")
     assert same.returncode == 0, same.stdout + same.stderr
     differs = cli("diff", "--from", f"oci:{tmp_path / 'one'}", "--to", "main", "--repo", str(repo), "--exit-code")

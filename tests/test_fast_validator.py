@@ -57,3 +57,36 @@ def test_rust_and_python_validators_agree(tmp_path: Path) -> None:
             checked += 1
     assert checked == 4 * len(objects)
     assert all(v is not None for v in checker._fast._validators.values())  # every schema compiled in Rust
+
+
+def _python_schema_error(schema: dict[str, Any]) -> str:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return str(exc.message)
+    return ""
+
+
+def test_values_schema_check_is_the_python_check() -> None:
+    import json
+
+    from ccp_gitops.compile.resolve import _schema_error
+
+    schemas: list[dict[str, Any]] = [
+        {"type": "strin"},
+        {"type": "object", "properties": {"a": {"pattern": "(unclosed"}}},
+        {"patternProperties": {"(": {"type": "string"}}},
+        {"properties": {"a": {"minimum": "x"}}},
+        {"required": "a"},
+        {"type": "object", "properties": {"pattern": {"type": "string", "pattern": "^[a-z]+$"}}},
+    ]
+    for path in sorted(ROOT.glob("components/*/component.yaml")):
+        found = yaml.safe_load(path.read_text()).get("values_schema")
+        if isinstance(found, dict):
+            schemas.append(found)
+    assert len(schemas) > 10
+    for schema in schemas:
+        assert _schema_error(json.dumps(schema, sort_keys=True)) == _python_schema_error(schema), schema

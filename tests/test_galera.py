@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,9 +18,26 @@ import pytest
 from .galera_front import Front, StandInDNS
 from .galera_nodes import PASSWORD, Cluster, Rendered, compile_rendered
 
+
 # Addresses no other test uses; every port a node opens is bound to its own address.
-PROD_IPS = ["127.0.33.11", "127.0.33.12", "127.0.33.13"]
-DEV_IPS = ["127.0.34.11"]
+def free_block() -> str:
+    """A 127.0.X.0/24 block where nothing listens: concurrent runs of this suite on one machine share
+    the loopback network, and every node binds fixed ports (3306, 4567, 4569) on its own address."""
+    for _ in range(50):
+        block = f"127.0.{random.randint(100, 250)}"
+        try:
+            for host in (11, 12, 13, 21, 53, 100):
+                with socket.socket() as probe:
+                    probe.bind((f"{block}.{host}", 4569))
+            return block
+        except OSError:
+            continue
+    raise AssertionError("no free loopback block")
+
+
+PROD = free_block()
+PROD_IPS = [f"{PROD}.11", f"{PROD}.12", f"{PROD}.13"]
+DEV_IPS = [f"{PROD}.21"]
 
 
 def bootstrapped(cluster: Cluster, i: int) -> bool:
@@ -42,7 +61,7 @@ def insert(cluster: Cluster, i: int, n: int) -> None:
     cluster.sql(i, "INSERT INTO probe.t (node) VALUES " + ",".join([f"('{cluster.nodes[i].name}')"] * n))
 
 
-FRONT_IP, DNS_IP = "127.0.33.100", "127.0.33.53"
+FRONT_IP, DNS_IP = f"{PROD}.100", f"{PROD}.53"
 
 
 def start_front(cluster: Cluster) -> tuple[Front, StandInDNS]:

@@ -76,7 +76,7 @@ def test_smuggled_documents_stay_data_in_a_full_compile(source_copy: Path) -> No
 
     assert names(dirty.objects) == names(clean.objects)
     assert not any(o.id.kind == "Secret" for o in dirty.objects)
-    deployment = next(o for o in dirty.objects if o.id.name == "memcached" and o.id.kind == "Deployment")
+    deployment = next(o for o in dirty.objects if o.id.name == "memcached" and o.id.kind == "StatefulSet")
     cpu = deployment.body["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
     assert cpu == SMUGGLE
 

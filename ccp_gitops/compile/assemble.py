@@ -24,6 +24,9 @@ COMPONENT_LABEL = "ccp-gitops.io/component"
 CONFIG_DIGEST = "ccp-gitops.io/config-digest"
 CONFIG_FILES = "ccp-gitops.io/config-files"
 JOB_BASE_NAME = "ccp-gitops.io/job"
+# A Job labelled so checks that its component works; it runs after, and reruns on any change of, the rest of it.
+SMOKE_TEST = "ccp-gitops.io/smoke-test"
+COMPONENT_DIGEST = "ccp-gitops.io/component-digest"
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 JOB_DIGEST_LEN = 8
 JOB_NAME_MAX = 63
@@ -182,6 +185,29 @@ def _apply_config_digests(objs: list[Obj]) -> None:
         annotations[CONFIG_FILES] = " ".join(entries)
 
 
+def is_smoke_test(obj: Obj) -> bool:
+    """True for a component's smoke-test Job (label ``ccp-gitops.io/smoke-test: "true"``)."""
+    labels = (obj.body.get("metadata") or {}).get("labels") or {}
+    return obj.id.kind == "Job" and str(labels.get(SMOKE_TEST, "")).lower() == "true"
+
+
+def _apply_component_digests(objs: list[Obj]) -> None:
+    """Stamp every smoke-test Job's pod template with the digest of the rest of its component.
+
+    The Job is then content-named after everything it tests: any change to the component renames
+    it, and both engines run it again.
+    """
+    bodies: dict[str, list[Any]] = {}
+    for obj in objs:
+        if not is_smoke_test(obj):
+            bodies.setdefault(obj.component, []).append([str(obj.id), obj.body])
+    for obj in objs:
+        pod = pod_spec(obj.body)
+        if is_smoke_test(obj) and pod is not None:
+            members = sorted(bodies.get(obj.component, []), key=lambda item: str(item[0]))
+            pod.setdefault("metadata", {}).setdefault("annotations", {})[COMPONENT_DIGEST] = _short(members, 16)
+
+
 def _dependency_env(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for container in _containers(pod):
         for env in container.get("env") or []:
@@ -245,6 +271,7 @@ def assemble(env: Environment, rendered: list[Rendered]) -> list[Obj]:
         raise InputError(problems)
     _mount_problems(objs, problems)
     _apply_config_digests(objs)
+    _apply_component_digests(objs)
     _name_jobs(objs, problems)
     seen: dict[ResId, Obj] = {}
     for obj in objs:

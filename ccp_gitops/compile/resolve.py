@@ -150,6 +150,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
         raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{did_you_mean(release, sorted(releases))}")])
     matrix: dict[str, str] = releases[release]["images"]
+    environment.image_facts = dict(releases[release].get("facts") or {})
     for comp in _ordered(source, enabled, problems):
         component = source.components[comp]
         values: dict[str, Any] = {"replicas": {}, "images": {}, "conf": {}, "values": {}}
@@ -206,11 +207,16 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
 @lru_cache(maxsize=1024)
 def _schema_error(schema_json: str) -> str:
     """Why a ``values_schema`` (as sorted JSON) is not a valid JSON Schema; "" when it is (pure)."""
+    from ccp_gitops.checks.k8s.fast import valid_schema
+
+    schema = json.loads(schema_json)
+    if valid_schema(schema):
+        return ""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(json.loads(schema_json))
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return str(exc.message)
     return ""

@@ -8,7 +8,7 @@ import re
 from enum import IntEnum
 from typing import Any, Iterator, Mapping
 
-from ccp_gitops.compile.assemble import config_refs, pod_spec
+from ccp_gitops.compile.assemble import config_refs, is_smoke_test, pod_spec
 from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.model.resid import ResId
@@ -227,6 +227,11 @@ def component_waves(objs: list[Obj], problems: list[Problem]) -> dict[ResId, int
         explicit = _explicit_wave(obj, problems)
         after = [waves[d] + 1 for d in deps[rid]]
         waves[rid] = explicit if explicit is not None else max([int(role(obj)), *after])
+    # a smoke test runs in the component's last wave, once everything else is in place and healthy
+    last = max((w for rid, w in waves.items() if not is_smoke_test(by_id[rid])), default=0)
+    for rid in waves:
+        if is_smoke_test(by_id[rid]) and _explicit_wave(by_id[rid], []) is None:
+            waves[rid] = max(waves[rid], last + 1)
     return waves
 
 

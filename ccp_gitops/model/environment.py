@@ -44,6 +44,8 @@ class Environment:
     settings: dict[str, Any]
     settings_origins: Origins
     components: dict[str, ComponentValues] = field(default_factory=dict)
+    # what the release's images are known to contain (the matrix entry's ``facts``)
+    image_facts: dict[str, Any] = field(default_factory=dict)
     # set while compiling a phase of a release upgrade: what templates see as ``env.upgrade``
     upgrade: dict[str, Any] | None = None
 

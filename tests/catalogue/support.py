@@ -104,3 +104,9 @@ def kustomize_build(root: Path, env: str, dest: Path) -> str:
     return done.stdout
 
 
+
+
+def smoke_test(component: str) -> set[tuple[str, str]]:
+    """What a component's smoke-test Job adds to its inventory (the Job and its waiting RBAC)."""
+    name = f"{component}-smoke-test"
+    return {("Job", name), ("ServiceAccount", name), ("Role", name + "-wait"), ("RoleBinding", name + "-wait")}

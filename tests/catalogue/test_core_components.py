@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, parse_ini
+from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, parse_ini, smoke_test
 
 
 def RBAC(name: str) -> set[tuple[str, str]]:  # noqa: N802  (reads like the constant sets beside it)
@@ -13,9 +13,9 @@ def RBAC(name: str) -> set[tuple[str, str]]:  # noqa: N802  (reads like the cons
 
 def test_memcached(catalogue: Path) -> None:
     assert compiled(catalogue, "prod").env.components["memcached"].depends_on == []
-    assert inventory(catalogue, "prod", "memcached") == {("Deployment", "memcached"), ("Service", "memcached"), ("PodDisruptionBudget", "memcached")}
-    assert inventory(catalogue, "dev", "memcached") == {("Deployment", "memcached"), ("Service", "memcached")}
-    assert find(catalogue, "prod", "memcached", "Deployment", "memcached")["spec"]["replicas"] == 2
+    assert inventory(catalogue, "prod", "memcached") == {("StatefulSet", "memcached"), ("Service", "memcached"), ("PodDisruptionBudget", "memcached")}
+    assert inventory(catalogue, "dev", "memcached") == {("StatefulSet", "memcached"), ("Service", "memcached")}
+    assert find(catalogue, "prod", "memcached", "StatefulSet", "memcached")["spec"]["replicas"] == 2
 
 
 def test_mariadb_is_a_galera_statefulset(catalogue: Path) -> None:
@@ -74,13 +74,16 @@ def test_keystone_inventory_and_dependencies(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in jobs:
         expected |= {("Job", job), *RBAC(job)}
+    expected |= smoke_test("keystone") | {("ConfigMap", "keystone-bin")}
+    for rotation in ("keystone-fernet-rotate", "keystone-credential-rotate"):  # no -wait suffix: they wait for nothing
+        expected |= {("CronJob", rotation), ("ServiceAccount", rotation), ("Role", rotation), ("RoleBinding", rotation)}
     assert inventory(catalogue, "dev", "keystone") == expected
     assert inventory(catalogue, "prod", "keystone") == expected | {("PodDisruptionBudget", "keystone-api"), ("Ingress", "keystone-api")}
 
 
 def test_keystone_wiring(catalogue: Path) -> None:
     conf = parse_ini(config_file(catalogue, "prod", "keystone", "keystone-etc", "keystone.conf"))
-    assert conf["cache"]["memcache_servers"] == "memcached:11211"
+    assert conf["cache"]["memcache_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert conf["token"]["provider"] == "fernet"
     assert not conf.has_option("database", "connection")  # the credential arrives from its Secret
     api = find(catalogue, "prod", "keystone", "Deployment", "keystone-api")

@@ -17,6 +17,7 @@ from .support import (
     job_base,
     objects,
     parse_ini,
+    smoke_test,
 )
 
 COMPONENT = "glance"
@@ -41,7 +42,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in JOBS:
         expected |= {("Job", job), *_rbac(job)}
-    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "prod", COMPONENT) == expected | smoke_test(COMPONENT)
 
 
 def test_dev_inventory_has_no_ha_or_ingress(catalogue: Path) -> None:
@@ -103,7 +104,7 @@ def test_glance_api_conf(catalogue: Path) -> None:
     assert auth["auth_type"] == "password"
     assert auth["username"] == "glance"
     assert auth["project_name"] == "service"
-    assert auth["memcached_servers"] == "memcached:11211"
+    assert auth["memcached_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert auth["region_name"] == "RegionOne"
     assert "password" not in auth and "memcache_secret_key" not in auth  # from the environment only
     assert "connection" not in conf["database"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from ccp_gitops.compile.parallel import compile_all
 
-from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, objects, parse_ini
+from .support import compiled, config_file, containers, dependency_waits, env_of, find, inventory, objects, parse_ini, smoke_test
 
 COMPONENT = "horizon"
 
@@ -44,7 +44,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         ("ServiceAccount", "horizon"),
         ("Role", "horizon-wait"),
         ("RoleBinding", "horizon-wait"),
-    }
+    } | smoke_test(COMPONENT)
 
 
 def test_dependencies(catalogue: Path) -> None:
@@ -65,7 +65,7 @@ def test_local_settings_prod(catalogue: Path) -> None:
     assert literals["OPENSTACK_HOST"] == "keystone-api"
     cache = literals["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
-    assert cache["LOCATION"] == ["memcached:11211"]
+    assert cache["LOCATION"] == ["memcached-0.memcached:11211", "memcached-1.memcached:11211"]
     assert "dashboard.openstack.example.com" in literals["ALLOWED_HOSTS"]
     assert "horizon" in literals["ALLOWED_HOSTS"]  # the probes' Host header
     assert literals["CSRF_TRUSTED_ORIGINS"] == ["https://dashboard.openstack.example.com"]
@@ -135,3 +135,28 @@ def test_settings_override_and_python_literals(source_copy: Path) -> None:
     assert "TIME_ZONE" not in literals
     assert literals["SITE_BRANDING"] == "Ops' \"cloud\"\n"
     assert literals["OPENSTACK_KEYSTONE_MULTIDOMAIN_SUPPORT"] is True
+
+
+def _settings_mount(result_objects: list[Any]) -> str:
+    (deployment,) = [o.body for o in result_objects if o.component == COMPONENT and o.id.kind == "Deployment"]
+    paths = [m["mountPath"] for m in containers(deployment)[0]["volumeMounts"] if m.get("subPath") == "local_settings.py"]
+    assert len(paths) == 1
+    return str(paths[0])
+
+
+def test_local_settings_path_follows_the_release_image_facts(source_copy: Path) -> None:
+    """The mount path comes from the release's image facts, not from a Python version in the component."""
+    component_text = "".join(p.read_text() for p in (source_copy / "components" / "horizon").rglob("*") if p.is_file())
+    assert "python3." not in component_text
+    defaults = source_copy / "base" / "defaults.yaml"
+    text = defaults.read_text()
+    assert text.count("site_packages: /var/lib/openstack/lib/python3.12/site-packages") == 2
+    defaults.write_text(text.replace("site_packages: /var/lib/openstack/lib/python3.12/site-packages",
+                                     "site_packages: /opt/venv/lib/python3.13/site-packages"))
+    (result,) = compile_all(source_copy, ["dev"], check=False)
+    assert _settings_mount(result.objects) == "/opt/venv/lib/python3.13/site-packages/openstack_dashboard/local/local_settings.py"
+    overlay = source_copy / "overlays" / "dev" / "env.yaml"
+    overlay.write_text(overlay.read_text().replace(
+        "  horizon:\n    values:\n", "  horizon:\n    values:\n      dashboard_root: /srv/horizon/openstack_dashboard\n"))
+    (result,) = compile_all(source_copy, ["dev"], check=False)
+    assert _settings_mount(result.objects) == "/srv/horizon/openstack_dashboard/local/local_settings.py"

@@ -16,7 +16,8 @@ from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled
 
-ENVS = ["dev", "staging", "prod", "prod-eu"]
+# every overlay of the bundled catalogue
+ENVS = sorted(p.parent.name for p in (Path(__file__).resolve().parents[2] / "overlays").glob("*/env.yaml"))
 RELEASES = ["2026.1", "2026.2"]
 # name[:tag][@sha256:digest]; the name may carry a registry with a port
 REFERENCE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?)(:(?P<tag>[\w][\w.-]{0,127}))?(@(?P<digest>sha256:[0-9a-f]{64}))?$")

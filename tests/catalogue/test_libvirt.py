@@ -55,21 +55,63 @@ def test_daemonset(catalogue: Path) -> None:
 
 
 def test_config_files(catalogue: Path) -> None:
-    libvirtd = libvirt_conf(config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "libvirtd.conf"))
-    assert libvirtd["listen_tcp"] == "1" and libvirtd["listen_tls"] == "0"
-    assert libvirtd["auth_unix_rw"] == '"none"'
-    assert libvirtd["tcp_port"] == '"16509"'  # a string in libvirtd.conf
-    assert "listen_addr" not in libvirtd  # per node, added by the start script
+    """The default opens no network port: libvirtd serves its UNIX socket only."""
+    for env in ("dev", "prod"):
+        libvirtd = libvirt_conf(config_file(catalogue, env, COMPONENT, "libvirt-etc", "libvirtd.conf"))
+        assert libvirtd["listen_tcp"] == "0" and libvirtd["listen_tls"] == "0"
+        assert not any(key.startswith(("tcp_", "auth_tcp", "tls_", "listen_addr")) for key in libvirtd)
+        assert libvirtd["auth_unix_rw"] == '"none"'
+        script = config_file(catalogue, env, COMPONENT, "libvirt-etc", "libvirt.sh")
+        assert "libvirtd --listen" not in script and "listen_addr" not in script
+        assert script.rstrip().endswith("exec libvirtd --config /etc/libvirt/node/libvirtd.conf")
     qemu = libvirt_conf(config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "qemu.conf"))
     assert qemu["stdio_handler"] == '"file"'
     assert qemu["security_driver"] == '"none"'
+    assert "default_tls_x509_cert_dir" not in qemu
 
 
 def test_start_script(catalogue: Path) -> None:
     script = config_file(catalogue, "prod", COMPONENT, "libvirt-etc", "libvirt.sh")
     assert "echo $$ > /sys/fs/cgroup/ccp-libvirt/cgroup.procs" in script
+
+
+def test_nova_migrates_only_over_tls(catalogue: Path) -> None:
+    nova = configparser.ConfigParser(strict=False, interpolation=None)
+    nova.read_string(config_file(catalogue, "prod", "nova", "nova-etc", "nova.conf"))
+    assert nova["libvirt"]["live_migration_scheme"] == "tls"
+    assert nova["libvirt"]["live_migration_with_native_tls"] == "true"
+    assert "live_migration_uri" not in nova["libvirt"]
+
+
+def test_migration_over_tls(source_copy: Path) -> None:
+    """migration: tls -- TLS on the node's IP, client certificates verified, no plain TCP."""
+    overlay = source_copy / "overlays" / "prod" / "env.yaml"
+    text = overlay.read_text()
+    assert "  libvirt: {}\n" in text
+    overlay.write_text(text.replace("  libvirt: {}\n", "  libvirt:\n    values: {migration: tls, tls_secret: compute-tls}\n"))
+    (result,) = compile_all(source_copy, ["prod"], check=False)
+    objs = {(o.id.kind, o.id.name): o.body for o in result.objects if o.component == COMPONENT}
+    data = objs[("ConfigMap", "libvirt-etc")]["data"]
+    libvirtd = libvirt_conf(data["libvirtd.conf"])
+    assert libvirtd["listen_tls"] == "1" and libvirtd["listen_tcp"] == "0"
+    assert libvirtd["tls_port"] == '"16514"' and libvirtd["tls_no_verify_certificate"] == "0"
+    assert libvirtd["auth_tls"] == '"none"'  # authentication is the client certificate
+    assert libvirtd["ca_file"] == '"/etc/pki/CA/cacert.pem"'
+    assert "auth_tcp" not in libvirtd and "tcp_port" not in libvirtd
+    qemu = libvirt_conf(data["qemu.conf"])
+    assert qemu["default_tls_x509_cert_dir"] == '"/etc/pki/qemu"' and qemu["default_tls_x509_verify"] == "1"
+    script = data["libvirt.sh"]
     assert "printf 'listen_addr = \"%s\"\\n' \"$NODE_IP\" >> /etc/libvirt/node/libvirtd.conf" in script
     assert script.rstrip().endswith("exec libvirtd --listen --config /etc/libvirt/node/libvirtd.conf")
+    ds = objs[("DaemonSet", "libvirt")]
+    (tls,) = [v for v in pod(ds)["volumes"] if v["name"] == "tls"]
+    assert tls["secret"]["secretName"] == "compute-tls"
+    paths = {i["path"]: i["key"] for i in tls["secret"]["items"]}
+    for path in ("libvirt/servercert.pem", "libvirt/clientcert.pem", "qemu/server-cert.pem", "qemu/client-cert.pem"):
+        assert paths[path] == "tls.crt"
+    assert paths["CA/cacert.pem"] == paths["qemu/ca-cert.pem"] == "ca.crt"
+    (container,) = containers(ds)
+    assert {"name": "tls", "mountPath": "/etc/pki", "readOnly": True} in container["volumeMounts"]
 
 
 def test_conf_overrides_and_lists(source_copy: Path) -> None:
@@ -77,7 +119,6 @@ def test_conf_overrides_and_lists(source_copy: Path) -> None:
     overlay.write_text(overlay.read_text().replace(
         "  libvirt: {}\n",
         "  libvirt:\n"
-        "    values: {listen_on_node_ip: false}\n"
         "    conf:\n"
         "      qemu.conf:\n"
         "        qemu: {security_driver: null, cgroup_controllers: [cpu, memory], vnc_tls: true}\n"))
@@ -87,4 +128,3 @@ def test_conf_overrides_and_lists(source_copy: Path) -> None:
     assert "security_driver" not in qemu
     assert qemu["cgroup_controllers"] == '["cpu", "memory"]'
     assert qemu["vnc_tls"] == "1"
-    assert "listen_addr" not in cm["data"]["libvirt.sh"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ccp_gitops.compile.parallel import compile_all
 
-from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini
+from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini, smoke_test
 from .workloads import (
     check_volumes,
     config_keys,
@@ -51,7 +51,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in JOBS:
         expected |= {("Job", job), *_rbac(job)}
-    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "prod", COMPONENT) == expected | smoke_test(COMPONENT)
 
 
 def test_dev_has_no_ha_or_ingress(catalogue: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ccp_gitops.compile.parallel import compile_all
 
-from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini
+from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini, smoke_test
 from .workloads import (
     check_volumes,
     config_keys,
@@ -47,7 +47,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in JOBS:
         expected |= {("Job", job), *_rbac(job)}
-    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "prod", COMPONENT) == expected | smoke_test(COMPONENT)
 
 
 def test_dev_inventory(catalogue: Path) -> None:
@@ -257,7 +257,7 @@ def test_nova_conf(catalogue: Path) -> None:
     assert conf["oslo_concurrency"]["lock_path"] == "/var/lib/nova/tmp"
     assert conf["libvirt"]["virt_type"] == "kvm"
     assert conf["os_vif_ovs"]["ovsdb_connection"] == "unix:/run/openvswitch/db.sock"
-    assert conf["cache"]["memcache_servers"] == "memcached:11211"
+    assert conf["cache"]["memcache_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert conf["wsgi"]["api_paste_config"] == "/etc/nova/api-paste.ini"
     dev = parse_ini(config_file(catalogue, "dev", COMPONENT, "nova-etc", "nova.conf"))
     assert dev["vnc"]["novncproxy_base_url"] == "http://novncproxy.openstack.example.com/vnc_lite.html"

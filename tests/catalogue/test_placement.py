@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini
+from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini, smoke_test
 from .workloads import check_volumes, config_keys, generated_secrets, mounted_files, secret_refs, waits, workloads
 
 COMPONENT = "placement"
@@ -28,7 +28,7 @@ def test_inventory_prod(catalogue: Path) -> None:
         expected |= {("Password", secret), ("ExternalSecret", secret)}
     for job in JOBS:
         expected |= {("Job", job), *_rbac(job)}
-    assert inventory(catalogue, "prod", COMPONENT) == expected
+    assert inventory(catalogue, "prod", COMPONENT) == expected | smoke_test(COMPONENT)
 
 
 def test_dev_has_no_ha_or_ingress(catalogue: Path) -> None:
@@ -85,7 +85,7 @@ def test_placement_conf(catalogue: Path) -> None:
     assert auth["auth_url"] == "http://keystone-api:5000"
     assert auth["www_authenticate_uri"] == "https://identity.openstack.example.com"
     assert auth["username"] == "placement" and auth["auth_type"] == "password"
-    assert auth["memcached_servers"] == "memcached:11211"
+    assert auth["memcached_servers"] == "memcached-0.memcached:11211,memcached-1.memcached:11211"
     assert "password" not in auth and "memcache_secret_key" not in auth
     assert "connection" not in conf["placement_database"]
     uwsgi = parse_ini(config_file(catalogue, "prod", COMPONENT, "placement-etc", "placement-uwsgi.ini"))["uwsgi"]

@@ -10,7 +10,8 @@ engine refuses) is checked by the Python validator alone.
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Mapping, Protocol
+import re
+from typing import Any, Hashable, Iterator, Mapping, Protocol
 
 
 class _RustValidator(Protocol):
@@ -51,3 +52,34 @@ class FastValidators:
             return validator.is_valid(instance)
         except Exception:  # noqa: BLE001 - e.g. a value it cannot convert: the Python validator decides
             return False
+
+
+def valid_schema(schema: Any) -> bool:
+    """True when ``schema`` is certainly a valid Draft 2020-12 schema (False: ask ``jsonschema``).
+
+    jsonschema-rs checks it against the meta-schema; the regular expressions it holds must also
+    compile in Python, as ``jsonschema``'s format check of ``regex`` demands.
+    """
+    try:
+        import jsonschema_rs
+
+        if not jsonschema_rs.meta.is_valid(schema):
+            return False
+        for pattern in _patterns(schema):
+            re.compile(pattern)
+    except Exception:  # noqa: BLE001 - no wheel, a bad pattern, anything odd: the Python check decides
+        return False
+    return True
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            elif key == "patternProperties" and isinstance(value, dict):
+                yield from (k for k in value if isinstance(k, str))
+            yield from _patterns(value)
