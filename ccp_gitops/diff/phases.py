@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccp_gitops.compile.pipeline import Compiled, Session, open_session
-from ccp_gitops.compile.spec import SessionSpec
+from ccp_gitops.compile.pipeline import Compiled, Session
 from ccp_gitops.diff.impact import lock_waves, reruns, restarts
 from ccp_gitops.diff.model import Change, DiffReport, PhaseSummary, Rerun, ResourceChange, Restart, Risk, Severity
 from ccp_gitops.diff.objects import pairs
@@ -16,7 +15,7 @@ from ccp_gitops.diff.sides import Tree, parse_objects, read_lock
 from ccp_gitops.model.environment import Environment
 from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Problem
-from ccp_gitops.upgrade.compile import compile_phase, render_sides
+from ccp_gitops.upgrade.compile import OldSide, compile_phase, render_sides
 from ccp_gitops.upgrade.phases import LAST, PHASES, Phase
 from ccp_gitops.upgrade.rules import PATH_RULE
 from ccp_gitops.upgrade.state import UpgradeState
@@ -109,11 +108,12 @@ def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan
 
     first = UpgradeState(old, new, 1)
     sides = render_sides(session, name, first)
+    old_side = OldSide(sides.old_env, sides.old)
     baseline = _tree_files(session, name, sides.old_env, sides.old)
     phases: list[PhaseReport] = []
     before = baseline
     for spec in PHASES:
-        compiled = compile_phase(session, name, UpgradeState(old, new, spec.number))
+        compiled = compile_phase(session, name, UpgradeState(old, new, spec.number), old_side)
         after = _objects_only(compiled.tree.files, compiled.tree.root)
         diff = _phase_diff(name, compiled.tree.root, before, after)
         phases.append(PhaseReport(name, spec, diff, _notes(sides.new_env, spec.number, diff)))
@@ -177,9 +177,10 @@ def summaries(plan: UpgradePlan) -> list[PhaseSummary]:
     return out
 
 
-def release_change(spec: SessionSpec, env: Environment, lock: Lock | None) -> tuple[list[PhaseSummary], list[Risk]]:
+def release_change(session: Session, env: Environment, lock: Lock | None) -> tuple[list[PhaseSummary], list[Risk]]:
     """When the source changes the release ``env`` runs (per ``lock``): the phases of that upgrade, or why
-    it would be refused (a high risk), or that an upgrade is still under way."""
+    it would be refused (a high risk), or that an upgrade is still under way. ``session`` is the one that
+    compiled ``env`` (its renders, checks and emitted objects serve the phases too)."""
     from ccp_gitops.upgrade.guard import start_problems
     from ccp_gitops.upgrade.state import deployed
 
@@ -192,5 +193,4 @@ def release_change(spec: SessionSpec, env: Environment, lock: Lock | None) -> tu
     problems = start_problems(env, current, env.release)
     if problems:
         return [], [_risk(env.name, "", "unsupported-upgrade", f"{p.location}: {p.message}", "high") for p in problems]
-    session = open_session(spec)
     return summaries(upgrade_plan(session, env.name, current.running, env.release)), []
