@@ -19,9 +19,9 @@ def _site(tmp_path: Path) -> Path:
 
 def test_site_uses_the_bundled_catalogue(tmp_path: Path) -> None:
     [compiled] = compile_all(_site(tmp_path), ["lab"])
-    deployment = next(o for o in compiled.objects if o.id.kind == "Deployment")
-    assert deployment.body["spec"]["replicas"] == 4
-    assert deployment.id.namespace == "lab"
+    statefulset = next(o for o in compiled.objects if o.id.kind == "StatefulSet" and o.id.name == "memcached")
+    assert statefulset.body["spec"]["replicas"] == 4
+    assert statefulset.id.namespace == "lab"
 
 
 def test_site_base_and_components_override_the_catalogue(tmp_path: Path) -> None:

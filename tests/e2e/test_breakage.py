@@ -74,12 +74,12 @@ def test_a_wait_that_can_never_be_satisfied_stops_the_run_with_the_chain(broken_
 
 
 def test_an_image_without_a_profile_fails_the_run_naming_it(broken_repo: Path, start_run: RunFactory) -> None:
-    deployment = broken_repo / "env" / ENV / "memcached" / "deployment-memcached.yaml"
-    text = deployment.read_text()
+    statefulset = broken_repo / "env" / ENV / "memcached" / "statefulset-memcached.yaml"
+    text = statefulset.read_text()
     image = re.search(r"image: (\S+)", text)
     assert image
-    deployment.write_text(text.replace(image.group(1), "registry.example.com/unknown/memcached:1"))
+    statefulset.write_text(text.replace(image.group(1), "registry.example.com/unknown/memcached:1"))
     with pytest.raises(RunError) as failed:
         start_run(broken_repo, "argocd", {"memcached"}).run()
-    assert re.search(r"pod memcached-\w+-\w+ \(Deployment/openstack-dev/memcached\), container memcached: image "
+    assert re.search(r"pod memcached-0 \(StatefulSet/openstack-dev/memcached\), container memcached: image "
                      r"registry.example.com/unknown/memcached:1 has no profile", str(failed.value))
