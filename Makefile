@@ -33,7 +33,7 @@ demo: install
 	@echo "  kubectl kustomize $(DEMO_REPO)/env/prod # what Argo CD / Flux apply"
 
 test: install-test test-deps ux-deps openstack-venv e2e-deps
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Everything but the end-to-end run (pytest marker e2e).
 test-fast: install-test test-deps ux-deps openstack-venv
@@ -43,7 +43,7 @@ test-fast: install-test test-deps ux-deps openstack-venv
 # Flux's order, per pod started / ready after N s / restarts, then `N passed, M failed`.
 e2e: install-test e2e-deps
 	@mkdir -p build
-	$(BIN)/python -m pytest -n 2 -m e2e -rA -p no:cacheprovider --junitxml=build/e2e-junit.xml $(PYTEST_ARGS) tests/e2e; \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m e2e -rA -p no:cacheprovider --junitxml=build/e2e-junit.xml $(PYTEST_ARGS) tests/e2e; \
 	  status=$$?; $(BIN)/python -m tests.e2e.tally build/e2e-junit.xml; exit $$status
 
 # The real OpenStack services of the current release, cached under ~/.cache/ccp-gitops, for

@@ -89,13 +89,8 @@ def test_cycles_are_found() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# A cycle through an import inside a function: it cannot fail at import time, but it is still a
-# knot to untie (the work-tree helpers and the commit plumbing share EnvRepo, RepoError, branch_head).
-KNOWN_LAZY_CYCLES = [["ccp_gitops.repo.commit", "ccp_gitops.repo.worktree"]]
-
-
 def test_no_import_cycle() -> None:
-    assert cycles(import_graph()) == KNOWN_LAZY_CYCLES
+    assert cycles(import_graph()) == []
 
 
 def test_every_error_has_the_one_base() -> None:

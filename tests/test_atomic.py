@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ccp_gitops.repo import commit
-from ccp_gitops.repo.commit import EnvRepo, RepoError, commit_files, open_repo
+from ccp_gitops.repo.commit import EnvRepo, RepoError, open_repo
+from ccp_gitops.repo.land import commit_files
 
 from .conftest import cli
 from .helpers import git as run_git

@@ -16,11 +16,11 @@ from ccp_gitops.repo.commit import (
     RepoError,
     blob_sha,
     branch_head,
-    commit_files,
     open_repo,
     read_blobs,
     tree_entries,
 )
+from ccp_gitops.repo.land import commit_files
 from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled

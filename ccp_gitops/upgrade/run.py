@@ -11,7 +11,8 @@ from ccp_gitops.compile.pipeline import Compiled, Session, open_session
 from ccp_gitops.compile.resolve import resolve
 from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.model.problems import InputError, error
-from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, tree_entries
+from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, open_repo, read_blobs, tree_entries
+from ccp_gitops.repo.land import commit_files
 from ccp_gitops.repo.worktree import recover_work_tree
 from ccp_gitops.repo.write import commit_message, env_change
 from ccp_gitops.source.inputs import LOCK_FILE, env_name

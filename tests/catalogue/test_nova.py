@@ -205,8 +205,14 @@ def test_db_sync_and_cells(catalogue: Path) -> None:
 def test_cell_setup_job_and_cronjob(catalogue: Path) -> None:
     job = find(catalogue, "prod", COMPONENT, "Job", "nova-cell-setup")
     assert [job_base(catalogue, "prod", j) for j in waits(job)["jobs"]] == ["nova-db-sync"]
+    # the first mapping waits for a nova-compute pod (any node), then until a host is in cell1 (the e2e
+    # run found the Job mapping nothing: it ran before nova-compute, and the CronJob only 5 min later)
+    assert waits(job)["pods"] == [{"labels": {"app.kubernetes.io/name": "nova-compute"}, "requireSameNode": False}]
+    script = containers(job)[0]["command"][-1]
+    assert 'manage="nova-manage --config-file /etc/nova/nova.conf"' in script
+    assert "$manage cell_v2 discover_hosts --verbose" in script
+    assert "if $manage cell_v2 list_hosts | grep -q '^| *cell1 *|'; then exit 0; fi" in script
     command = "nova-manage --config-file /etc/nova/nova.conf cell_v2 discover_hosts --verbose"
-    assert command in containers(job)[0]["command"][-1]
     cron = find(catalogue, "prod", COMPONENT, "CronJob", "nova-cell-setup")
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["schedule"] == "*/5 * * * *"

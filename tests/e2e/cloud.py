@@ -15,6 +15,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from tests.e2e.network import NodeNetwork
 from tests.e2e.objects import Obj, RunError
 from tests.e2e.profiles import CACHE
 from tests.e2e.runner import Run
@@ -41,10 +42,12 @@ class Answer:
 
 
 class Cloud:
-    """A healthy run of an environment, seen from a client."""
+    """A healthy run of an environment, seen from a client; its calls run in the run's node network
+    (`node.inside()`), which a later phase also enters to drive the run further (`run.step()`)."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, node: NodeNetwork) -> None:
         self.run = run
+        self.node = node
         register = self._registration_container()
         # OS_AUTH_URL, OS_REGION_NAME, OS_INTERFACE, ... exactly as the rendered Jobs set them
         self.base_env = {str(e["name"]): str(e["value"]) for e in register.get("env") or []
@@ -68,8 +71,9 @@ class Cloud:
         env = {**self.base_env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp",
                "OS_USERNAME": creds.username, "OS_PASSWORD": creds.password, "OS_PROJECT_NAME": creds.project,
                "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default"}
-        done = subprocess.run(self.run.client_command([*self.cli, *args]), capture_output=True, text=True,
-                              env=env, timeout=CLI_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+        with self.node.inside():
+            done = subprocess.run(self.run.client_command([*self.cli, *args]), capture_output=True, text=True,
+                                  env=env, timeout=CLI_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
         if check and done.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} (as {creds.username}) exited {done.returncode}:\n"
                                  f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -94,6 +98,12 @@ class Cloud:
         if parts.scheme != "http" or not parts.hostname:
             raise AssertionError(f"{url}: only in-cluster http:// URLs are reachable in the run")
         conn = http.client.HTTPConnection(self.resolve(parts.hostname), parts.port or 80, timeout=30)
+        with self.node.inside():
+            return self._request(conn, method, parts, body, headers)
+
+    @staticmethod
+    def _request(conn: http.client.HTTPConnection, method: str, parts: urllib.parse.SplitResult,
+                 body: bytes | None, headers: dict[str, str] | None) -> Answer:
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.request(method, path, body=body, headers={"Host": parts.netloc, **(headers or {})})

@@ -11,6 +11,7 @@ from tests.e2e.kubelet import Pod
 from tests.e2e.network import Addresses, Rule, apply_rules, dns_names, write_in_place
 from tests.e2e.objects import Key, Obj, RunError, key_of, labels_match
 from tests.e2e.probes import port_number
+from tests.e2e.scheduling import pod_hostname
 from tests.e2e.secrets import materialise
 
 
@@ -146,7 +147,7 @@ class Cluster:
         self.dns.records = table
         write_in_place(self.client_hosts, "\n".join(["127.0.0.1 localhost", *lines, ""]))
         for pod in self.pods.values():
-            own = pod.view.spec.get("hostname") or pod.name
+            own = pod_hostname(pod.view.spec, pod.name)
             sub = pod.view.spec.get("subdomain")
             fqdn = f" {own}.{sub}.{pod.view.namespace}.svc.cluster.local" if sub else ""
             text = "\n".join(["127.0.0.1 localhost", f"{pod.view.ip}{fqdn} {own}", *lines, ""])

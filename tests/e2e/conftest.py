@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.network import private_network
+from tests.e2e.cloud import Cloud, Creds
+from tests.e2e.network import NodeNetwork, private_network
 from tests.e2e.profiles import CACHE
 from tests.e2e.runner import Options, Run
+from tests.e2e.smoke import drop_member, make_member
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "2026.1"
@@ -43,6 +45,40 @@ def broken_repo(env_repo: Path, tmp_path: Path) -> Path:
 
 
 RunFactory = Callable[..., Run]
+# The tests on the one running cloud share an xdist group: one worker, one bring-up (make test and
+# make e2e use --dist loadgroup).
+ON_THE_CLOUD = pytest.mark.xdist_group("e2e-cloud")
+
+
+@pytest.fixture(scope="session")
+def cloud(env_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """The whole env/e2e up in Argo CD's order, once per session: the Argo CD order test, the smoke
+    checks and later phases (an upgrade) all use this one run; stopped and removed at the end."""
+    scratch = tmp_path_factory.mktemp("cloud-run")
+    node = NodeNetwork()  # entered only while the cloud is driven or called: other tests keep the host's
+    try:
+        with node.inside():
+            run = Run(Options(env_repo, ENV, "argocd", scratch, None, timeout=900.0, stall=180.0,
+                              report=lambda s: print(s, flush=True)))
+        try:
+            with node.inside():
+                run.run()
+            yield Cloud(run, node)
+        finally:
+            with node.inside():
+                run.stop()
+            print("\n".join(run.summary()))
+    finally:
+        node.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def member(cloud: Cloud) -> Iterator[Creds]:
+    """A fresh user in a fresh project, with the member role there only (made by the tests)."""
+    creds = make_member(cloud)
+    yield creds
+    drop_member(cloud, creds)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.e2e.objects import Key, Obj
 from tests.e2e.podspec import NotYet, PodView, container_argv, container_env, container_user, mounts, volume_dirs
 from tests.e2e.probes import run_probe
 from tests.e2e.profiles import Profile
+from tests.e2e.scheduling import pod_hostname
 
 PODINIT = Path(__file__).with_name("podinit.py")
 BACKOFF_START, BACKOFF_MAX = 1.0, 5.0
@@ -99,7 +100,7 @@ def _start(pod: Pod, c: Container) -> None:
     c.user = (uid, gid)
     scratch = pod.view.dir / "containers" / f"{c.name}-{c.restarts}"
     scratch.mkdir(parents=True, exist_ok=True)
-    spec = {"scratch": str(scratch), "hostname": str(pod.view.spec.get("hostname") or pod.name),
+    spec = {"scratch": str(scratch), "hostname": pod_hostname(pod.view.spec, pod.name),
             "mounts": mounts(pod.view, c.spec, c.profile, pod.volumes, pod.hosts, pod.resolv),
             "env": c.env, "argv": container_argv(c.spec, c.profile, c.env), "uid": uid, "gid": gid,
             "groups": groups, "workdir": c.spec.get("workingDir") or "/"}

@@ -33,25 +33,58 @@ def _sh(*argv: str) -> None:
         raise RunError(f"{' '.join(argv)}: {done.stderr.strip()}")
 
 
+class NodeNetwork:
+    """The node's network namespace, kept open; `inside()` moves the calling thread in and back out.
+
+    A run kept alive across tests (the session's cloud) enters it only while it is driven or
+    called, so the other tests of the same process keep the machine's network.
+    """
+
+    def __init__(self) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        with self._moved_from_home():
+            if self._libc.unshare(CLONE_NEWNET) != 0:
+                raise RunError(f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())} (root needed)")
+            self.fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            _sh("ip", "link", "set", "lo", "up")
+            _sh("ip", "link", "add", BRIDGE, "type", "bridge")
+            _sh("ip", "addr", "add", f"{NODE_IP}/16", "dev", BRIDGE)
+            _sh("ip", "link", "set", BRIDGE, "up")
+            # ClusterIPs are routed to the bridge so that kube-proxy's REJECT (no endpoint) is reached.
+            _sh("ip", "route", "add", f"{SERVICE_PREFIX}.0.0/16", "dev", BRIDGE)
+            _sh("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+
+    @contextmanager
+    def _moved_from_home(self) -> Iterator[None]:
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            yield
+        finally:
+            self._libc.setns(home, CLONE_NEWNET)
+            os.close(home)
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        """The calling thread (and what it starts) in the node's namespace for the block."""
+        with self._moved_from_home():
+            if self._libc.setns(self.fd, CLONE_NEWNET) != 0:
+                raise RunError(f"setns to the node's network failed: {os.strerror(ctypes.get_errno())}")
+            yield
+
+    def close(self) -> None:
+        """The namespace goes once nothing (no pod holder, no thread) is left in it."""
+        os.close(self.fd)
+
+
 @contextmanager
-def private_network() -> Iterator[None]:
+def private_network() -> Iterator[NodeNetwork]:
     """Move the calling thread (and what it starts) into a new network namespace; move back after."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    node = NodeNetwork()
     try:
-        if libc.unshare(CLONE_NEWNET) != 0:
-            raise RunError(f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())} (root needed)")
-        _sh("ip", "link", "set", "lo", "up")
-        _sh("ip", "link", "add", BRIDGE, "type", "bridge")
-        _sh("ip", "addr", "add", f"{NODE_IP}/16", "dev", BRIDGE)
-        _sh("ip", "link", "set", BRIDGE, "up")
-        # ClusterIPs are routed to the bridge so that kube-proxy's REJECT (no endpoint) is reached.
-        _sh("ip", "route", "add", f"{SERVICE_PREFIX}.0.0/16", "dev", BRIDGE)
-        _sh("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-        yield
+        with node.inside():
+            yield node
     finally:
-        libc.setns(home, CLONE_NEWNET)
-        os.close(home)
+        node.close()
 
 
 class Sandbox:

@@ -12,6 +12,7 @@ from typing import Any
 from tests.e2e.network import NODE_IP
 from tests.e2e.objects import Key, Obj, RunError
 from tests.e2e.profiles import Profile
+from tests.e2e.scheduling import pod_hostname
 
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
@@ -88,7 +89,7 @@ def _value_from(pod: PodView, source: Obj) -> str | None:
 def container_env(pod: PodView, container: Obj, profile: Profile) -> dict[str, str]:
     """The environment: image ENV, HOSTNAME, Service links, envFrom, then `env` in order."""
     env = dict(profile.env)
-    env["HOSTNAME"] = str(pod.spec.get("hostname") or pod.name)
+    env["HOSTNAME"] = pod_hostname(pod.spec, pod.name)
     if pod.spec.get("enableServiceLinks", True):
         env.update(pod.service_env)
     for source in container.get("envFrom") or []:

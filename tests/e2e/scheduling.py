@@ -44,3 +44,11 @@ def fits_node(spec: Obj) -> bool:
     if any(t.get("matchFields") for t in terms):
         raise RunError("node affinity matchFields is not supported by the runner")
     return any(all(_expression_holds(e) for e in t.get("matchExpressions") or []) for t in terms)
+
+
+def pod_hostname(spec: Obj, name: str) -> str:
+    """The hostname a pod's containers see: the node's with hostNetwork (they share its UTS
+    namespace), else `spec.hostname` or the pod's name."""
+    if spec.get("hostNetwork"):
+        return NODE
+    return str(spec.get("hostname") or name)

@@ -6,17 +6,32 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CORE, RunFactory, openstack
+from tests.e2e.cloud import Cloud
+from tests.e2e.conftest import CORE, ON_THE_CLOUD, RunFactory, openstack
 from tests.e2e.kubelet import ns_init_pid
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("engine", ["argocd", "flux"])
-def test_infrastructure_and_keystone_come_up(env_repo: Path, start_run: RunFactory, engine: str) -> None:
-    run = start_run(env_repo, engine, CORE)
+@ON_THE_CLOUD
+def test_everything_comes_up_in_argocd_order(cloud: Cloud) -> None:
+    """The session's cloud (shared with the smoke checks): every Application healthy, wave by wave."""
+    run = cloud.run
+    assert run.opts.engine == "argocd" and run.opts.only is None
+    assert {s.unit.name for s in run.units if s.done_at is None} == set()
+    token = cloud.openstack(cloud.admin(), "token", "issue", "-f", "value", "-c", "id")
+    assert len(token.stdout.strip()) > 20
+
+
+def test_infrastructure_and_keystone_come_up_in_flux_order(env_repo: Path, start_run: RunFactory) -> None:
+    run = start_run(env_repo, "flux", CORE)
     run.run()
     assert {s.unit.name for s in run.units if s.done_at is None} == set()
+    token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
+    assert token.returncode == 0, token.stderr
+    assert len(token.stdout.strip()) > 20
+    endpoints = openstack(run, "endpoint", "list", "--service", "identity", "-f", "value", "-c", "URL")
+    assert "http://keystone-api:5000/v3" in endpoints.stdout, endpoints.stderr
     token = openstack(run, "token", "issue", "-f", "value", "-c", "id")
     assert token.returncode == 0, token.stderr
     assert len(token.stdout.strip()) > 20
