@@ -248,6 +248,12 @@ def _values_problems(
     valid_key = digest("values-valid", json.dumps(schema, sort_keys=True), repr(values))
     if cache is not None and cache.get("schema", valid_key) is not None:
         return []
+    from ccp_gitops.checks.k8s.fast import certainly_valid, rust_validator
+
+    if certainly_valid(rust_validator(schema), values):  # jsonschema-rs first: valid values need no Python validator
+        if cache is not None:
+            cache.put("schema", valid_key, b"")
+        return []
     from jsonschema import Draft202012Validator
 
     problems = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccp_gitops.checks.stage import upgrade_problems_by_component
-from ccp_gitops.compile.parallel import compile_envs_slim
-from ccp_gitops.compile.pipeline import CompiledTree
+from ccp_gitops.compile.parallel import compile_each_slim
+from ccp_gitops.compile.pipeline import CompiledTree, open_session
 from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
@@ -89,7 +89,8 @@ def source_envs(source_dir: Path) -> list[str]:
 
 def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: str | None = None) -> DiffReport:
     """Compile ``names`` (default: every overlay) as ``spec`` says and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_envs_slim(spec, names or source_envs(spec.source_dir))
+    session = open_session(spec)
+    compiled = list(compile_each_slim(session, [env_name(n) for n in names or source_envs(spec.source_dir)], spec.jobs))
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}
@@ -108,7 +109,7 @@ def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: 
         report.risks.extend(_option_risks(item, read_lock(old)))
         from ccp_gitops.diff.phases import release_change  # compiles the phases: loaded only for a diff
 
-        phases, refusals = release_change(spec, item.env, read_lock(old))
+        phases, refusals = release_change(session, item.env, read_lock(old))
         report.phases.extend(phases)
         report.risks.extend(refusals)
     return report

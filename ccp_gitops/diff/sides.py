@@ -6,6 +6,7 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import yaml
 
@@ -125,8 +126,12 @@ def object_file(tree: Tree, path: str) -> bool:
     return path.startswith(tree.root + "/") and path.endswith(YAML_SUFFIXES)
 
 
-def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, ParsedObj]:
-    """The objects in ``paths`` of ``tree`` keyed by ResId; bad YAML is an InputError naming the file."""
+def parse_objects(
+    tree: Tree, paths: list[str], namespace: str, parse: Callable[[str], list[Any]] = load_all
+) -> dict[ResId, ParsedObj]:
+    """The objects in ``paths`` of ``tree`` keyed by ResId; bad YAML is an InputError naming the file.
+
+    ``parse`` reads a file's YAML stream (a memo of it serves files both sides of several diffs hold)."""
     objects: dict[ResId, ParsedObj] = {}
     problems: list[Problem] = []
     for path in paths:
@@ -135,7 +140,7 @@ def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, P
             continue
         where = f"{tree.label}:{path}"
         try:
-            docs = load_all(raw.decode("utf-8"))
+            docs = parse(raw.decode("utf-8"))
         except UnicodeDecodeError:
             problems.append(Problem(Location(where, 0, 0), "not UTF-8 text"))
             continue

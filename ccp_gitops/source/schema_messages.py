@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # jsonschema is loaded by whoever has an error to describe
+    from jsonschema.exceptions import ValidationError
 
 from ccp_gitops.checks.k8s.catalogue import PATTERN_NAMES
 from ccp_gitops.model.paths import dotted_path
