@@ -16,7 +16,7 @@ include scripts/e2e-deps.mk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip "setuptools>=68" wheel
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=77" wheel
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
@@ -58,6 +58,9 @@ fuzz: install-test
 
 typecheck: install-test
 	$(BIN)/mypy
+
+lint: install-test
+	$(BIN)/ruff check
 
 # ccp-gitops against kubectl kustomize on synthetic fleets (1, 10, 100 regions; 1,000 objects): ~7 minutes.
 # First issue 16's table (cold rows with an empty CCP_CACHE, each next to kubectl kustomize in the

@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from ccp_gitops.cache.disk import open_cache  # noqa: E402
 from ccp_gitops.compile.parallel import compile_all  # noqa: E402
+from ccp_gitops.compile.spec import SessionSpec  # noqa: E402
 from ccp_gitops.diff.compare import diff_revs, diff_source  # noqa: E402
 from ccp_gitops.diff.render.json import render_json  # noqa: E402
 from ccp_gitops.diff.render.text import render_text  # noqa: E402
-from ccp_gitops.repo.write import run_compile  # noqa: E402
+from ccp_gitops.repo.write import WriteOptions, run_compile  # noqa: E402
 
 TARGET_SECONDS = 0.5
 
@@ -52,7 +53,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ccp-bench-") as tmp:
         repo = Path(tmp) / "env-repo"
         cache = open_cache(Path(tmp) / "cache")
-        run_compile(source, [args.env], repo, None, None, False, cache=cache)
+        run_compile(SessionSpec(source, cache=cache), [args.env], WriteOptions(repo))
         compiled = compile_all(source, [args.env], cache=cache)[0]
         empty = subprocess.run(
             ["git", "-C", str(repo), "commit-tree", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "-m", "empty"],
@@ -61,7 +62,7 @@ def main() -> int:
         objects, files = len(compiled.objects), len(compiled.tree.files)
 
         def diff_once() -> None:
-            report = diff_source(source, [args.env], repo, cache=cache)
+            report = diff_source(SessionSpec(source, cache=cache), [args.env], repo)
             assert report.empty, render_text(report)
             render_json(report)
 

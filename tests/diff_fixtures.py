@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .golden import assert_golden
+from ccp_gitops.compile.spec import SessionSpec
+from ccp_gitops.repo.write import WriteOptions, run_compile
 
-from ccp_gitops.repo.write import run_compile
+from .golden import assert_golden
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_SOURCE = HERE / "fixtures" / "source"
@@ -135,7 +136,7 @@ def apply_edits(source: Path, edits: list[Edit]) -> None:
 
 def compile_into(source: Path, repo: Path, env: str = "prod", branch: str | None = None) -> None:
     """Compile with the real pipeline into a real git repo (the compile verb's own code path)."""
-    run_compile(source, [env], repo, branch, None, False)
+    run_compile(SessionSpec(source), [env], WriteOptions(repo, branch))
 
 
 @pytest.fixture

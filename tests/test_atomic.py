@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import git
 import pytest
 
 from ccp_gitops.repo import commit
-from ccp_gitops.repo.commit import RepoError, commit_files, open_repo
+from ccp_gitops.repo.commit import EnvRepo, RepoError, open_repo
+from ccp_gitops.repo.land import commit_files
 
 from .conftest import cli
 from .helpers import git as run_git
@@ -41,7 +41,7 @@ def test_compare_and_swap_refuses_a_lost_update(tmp_path: Path, monkeypatch: pyt
     first = commit_files(repo, "main", {"env/a": {"env/a/x.yaml": b"a: 1\n"}}, "first\n")
     original = commit._write_tree
 
-    def racing_write_tree(r: git.Repo, node: dict) -> bytes:  # type: ignore[type-arg]
+    def racing_write_tree(r: EnvRepo, node: commit.Tree) -> bytes:
         monkeypatch.setattr(commit, "_write_tree", original)
         commit_files(open_repo(tmp_path / "r"), "main", {"env/b": {"env/b/y.yaml": b"b: 1\n"}}, "concurrent writer\n")
         return original(r, node)
@@ -104,8 +104,8 @@ def test_sigkill_at_any_moment_leaves_old_or_new_commit(tmp_path: Path, source_c
         assert now == old_head or run_git(repo, "rev-parse", "main:env") == new_tree
         if now != old_head:
             break
-    proc = subprocess.run([sys.executable, "-m", "ccp_gitops", "compile", "prod", "--repo", str(repo), "--source", str(source_copy)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    final = subprocess.run([sys.executable, "-m", "ccp_gitops", "compile", "prod", "--repo", str(repo), "--source", str(source_copy)], capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
     assert run_git(repo, "rev-parse", "main:env") == new_tree
     assert run_git(repo, "status", "--porcelain") == ""
     _fsck(repo)

@@ -14,7 +14,7 @@ from .helpers import git, head
 
 LOCATED = re.compile(r"^[^:\s][^:]*:\d+:\d+: \S")
 
-Breaker = Callable[[Path], None]
+Breaker = Callable[[Path], object]  # what a breaker returns is ignored
 
 
 def _edit(path: str, old: str, new: str) -> Breaker:

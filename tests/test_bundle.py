@@ -17,10 +17,11 @@ import git
 import pytest
 
 from ccp_gitops.compile.layout import LOCK_FILE
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.oci.bundle import BundleMismatch, read_bundle, read_env_commit, run_bundle
 from ccp_gitops.oci.image import LayoutError
 from ccp_gitops.repo.commit import read_files
-from ccp_gitops.repo.write import run_compile
+from ccp_gitops.repo.write import WriteOptions, run_compile
 
 CONFIG_TYPE = "application/vnd.cncf.flux.config.v1+json"
 CONTENT_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip"
@@ -38,7 +39,7 @@ def skopeo() -> str:
 
 def compile_into(source: Path, repo: Path) -> str:
     """Compile prod and dev from ``source`` into ``repo``; return the branch head."""
-    run_compile(source, ["env/prod", "env/dev"], repo, None, None, False)
+    run_compile(SessionSpec(source), ["env/prod", "env/dev"], WriteOptions(repo))
     return git.Repo(repo).head.commit.hexsha
 
 

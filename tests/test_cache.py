@@ -172,3 +172,12 @@ def test_default_location() -> None:
 
     assert default_root({"XDG_CACHE_HOME": "/x"}) == Path("/x/ccp-gitops")
     assert default_root({"CCP_CACHE": "/y"}) == Path("/y")
+
+
+@pytest.mark.parametrize("value", ["off", ""])
+def test_fetched_sources_still_need_a_folder_when_the_cache_is_off(value: str) -> None:
+    """CCP_CACHE=off turns off the compile cache; git sources go to the user's cache folder, not ./off."""
+    from ccp_gitops.cache.disk import fetch_root
+
+    assert fetch_root({"CCP_CACHE": value, "XDG_CACHE_HOME": "/x"}) == Path("/x/ccp-gitops")
+    assert fetch_root({"CCP_CACHE": "/y"}) == Path("/y")

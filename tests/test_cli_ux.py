@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from ccp_gitops.cli.common import CRDS_HELP, SOURCE_HELP
 from ccp_gitops.cli.main import app
 
 from .ux_support import FIXTURE, run
@@ -42,6 +44,16 @@ def test_every_format_option_offers_json(verb: str) -> None:
         assert block is not None, f"{verb} has no --format"
     if block is not None:
         assert "json" in block.group(0), f"{verb} --format does not offer json: {block.group(0)}"
+
+
+@pytest.mark.parametrize("verb", ["compile", "validate", "diff", "plan"])
+def test_verbs_that_compile_take_the_same_source_and_crd_options(verb: str) -> None:
+    """One interface: every verb that compiles the source reads it and the CRDs through the same options."""
+    command = next(c for c in app.registered_commands if c.name == verb)
+    assert command.callback is not None
+    options = {p.name: p.default for p in inspect.signature(command.callback).parameters.values()}
+    assert options["source"].help == SOURCE_HELP and options["crds"].help == CRDS_HELP
+    assert options["source"].default is None and options["crds"].default is None
 
 
 def _complete(words: str, cwd: Path | None = None) -> list[str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccp_gitops.checks.k8s.schema import SchemaChecker
 from ccp_gitops.checks.k8s.crd_index import CrdIndex, scan_kinds
+from ccp_gitops.checks.k8s.schema import SchemaChecker
 
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "crds"
 CRD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: xs.x.io\nspec:\n  group: x.io\n  names:\n    kind: X\n    plural: xs\n  scope: Namespaced\n  versions: []\n"

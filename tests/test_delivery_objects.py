@@ -10,14 +10,13 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from ccp_gitops.checks.k8s.schema import SchemaChecker
 from ccp_gitops.checks.kustomize import command as kustomize_command
 from ccp_gitops.compile.pipeline import Compiled
 from ccp_gitops.delivery.argocd import HEALTH_KEY
+from ccp_gitops.model.problems import Location
 from ccp_gitops.order.apply_order import argo_sync_order
 from ccp_gitops.order.plan import kustomize_objects
-
-from ccp_gitops.checks.k8s.schema import SchemaChecker
-from ccp_gitops.model.problems import Location
 
 from .compiled import FIXTURE, compile_env, objects, write_tree
 
@@ -156,7 +155,9 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 def uses(obj: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
     """(ConfigMaps, Secrets, Jobs waited for) that a pod template refers to, read independently of ccp-gitops."""
-    configmaps, secrets, jobs = set(), set(), set()
+    configmaps: set[str] = set()
+    secrets: set[str] = set()
+    jobs: set[str] = set()
     for node in _walk(_pod(obj)):
         for key in ("configMap", "configMapRef", "configMapKeyRef"):
             if isinstance(node.get(key), dict):

@@ -11,10 +11,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.delivery.oci_source import OciSource, oci_repository
 from ccp_gitops.model.problems import Location
 from ccp_gitops.oci.bundle import run_bundle
-from ccp_gitops.repo.write import run_compile
+from ccp_gitops.repo.write import WriteOptions, run_compile
 
 URL = "oci://registry.example.com/openstack/env-prod"
 DIGEST = "sha256:" + "ab" * 32
@@ -156,7 +157,7 @@ def test_from_overlay_settings() -> None:
 
 def test_promote_a_bundle_by_its_digest(tmp_path: Path, catalogue: Path, oci_crd: Draft202012Validator) -> None:
     """The digest `bundle` prints is what an OCIRepository pins to promote that exact release."""
-    run_compile(catalogue, ["env/prod"], tmp_path / "env-repo", None, None, False)
+    run_compile(SessionSpec(catalogue), ["env/prod"], WriteOptions(tmp_path / "env-repo"))
     bundle = run_bundle(tmp_path / "env-repo", "prod", None, tmp_path / "oci")
     obj = oci_repository("openstack-env", "flux-system", OciSource(URL, digest=bundle.digest))
     assert errors(oci_crd, obj) == []

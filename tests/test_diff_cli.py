@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, cli
 
+from .conftest import ROOT, cli
 from .diff_fixtures import FIXED_GIT_ENV, SCENARIOS, apply_edits, check_golden, compile_into, copy_source, fixed_git  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fixed_git")

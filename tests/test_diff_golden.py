@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.diff.compare import diff_revs, diff_source
 from ccp_gitops.diff.render.json import SCHEMA_PATH, render_json
 from ccp_gitops.diff.render.markdown import render_markdown
@@ -32,7 +33,7 @@ def scenario_repo(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path,
 def test_golden_outputs(scenario_repo: tuple[Path, Path], request: pytest.FixtureRequest) -> None:
     source, repo = scenario_repo
     name = request.node.callspec.id
-    report = diff_source(source, ["prod"], repo)
+    report = diff_source(SessionSpec(source), ["prod"], repo)
     assert not report.empty
     check_golden(f"{name}.txt", render_text(report))
     check_golden(f"{name}.md", "".join(render_markdown(report)))
@@ -63,7 +64,7 @@ def test_a_release_change_is_not_compiled_onto_a_review_branch(tmp_path: Path) -
 def test_rev_to_rev_reports_what_source_mode_reports(scenario_repo: tuple[Path, Path]) -> None:
     """compile --branch review/x, then diff main..review/x: the same findings as the source diff."""
     source, repo = scenario_repo
-    from_source = json.loads(render_json(diff_source(source, ["prod"], repo)))
+    from_source = json.loads(render_json(diff_source(SessionSpec(source), ["prod"], repo)))
     compile_into(source, repo, branch="review/change")
     from_revs = json.loads(render_json(diff_revs(repo, "main", "review/change", ["prod"])))
     for key in ("summary", "resources", "upgrades", "restarts", "reruns", "risks"):
@@ -75,7 +76,7 @@ def test_rev_to_rev_reports_what_source_mode_reports(scenario_repo: tuple[Path, 
 @pytest.mark.parametrize("scenario_repo", ["config-option"], indirect=True)
 def test_same_inputs_same_bytes(scenario_repo: tuple[Path, Path]) -> None:
     source, repo = scenario_repo
-    first = [render_text(diff_source(source, ["prod"], repo)), render_json(diff_source(source, ["prod"], repo))]
-    second = [render_text(diff_source(source, ["prod"], repo)), render_json(diff_source(source, ["prod"], repo))]
+    first = [render_text(diff_source(SessionSpec(source), ["prod"], repo)), render_json(diff_source(SessionSpec(source), ["prod"], repo))]
+    second = [render_text(diff_source(SessionSpec(source), ["prod"], repo)), render_json(diff_source(SessionSpec(source), ["prod"], repo))]
     assert first == second
-    assert render_markdown(diff_source(source, ["prod"], repo)) == render_markdown(diff_source(source, ["prod"], repo))
+    assert render_markdown(diff_source(SessionSpec(source), ["prod"], repo)) == render_markdown(diff_source(SessionSpec(source), ["prod"], repo))

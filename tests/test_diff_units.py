@@ -13,8 +13,8 @@ from ccp_gitops.diff.model import OptionChange
 from ccp_gitops.diff.objects import Pair, ParsedObj, field_changes, pairs
 from ccp_gitops.diff.render.markdown import Block, code, code_block, split_parts
 from ccp_gitops.diff.risks import quantity, risks
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.resid import ResId
-
 
 # --- config files -----------------------------------------------------------------------------
 
@@ -168,11 +168,11 @@ def test_deleting_data_holders_is_high_risk(body: dict[str, Any]) -> None:
 
 
 def test_removed_dependency() -> None:
-    old_lock = {"components": {"db": {"depends_on": []}, "api": {"depends_on": ["db"]}, "web": {"depends_on": ["api"]}}}
-    still_used = risks("x", [], old_lock, {"components": {"api": {"depends_on": ["db"]}, "web": {"depends_on": ["api"]}}}, {})
+    old_lock = Lock.of({"components": {"db": {"depends_on": []}, "api": {"depends_on": ["db"]}, "web": {"depends_on": ["api"]}}})
+    still_used = risks("x", [], old_lock, Lock.of({"components": {"api": {"depends_on": ["db"]}, "web": {"depends_on": ["api"]}}}), {})
     assert [(r.component, r.rule, r.severity) for r in still_used] == [("db", "dependency-removed", "high")]
     assert "api still depend" in still_used[0].message
-    all_gone = risks("x", [], old_lock, {"components": {"db": {"depends_on": []}}}, {})
+    all_gone = risks("x", [], old_lock, Lock.of({"components": {"db": {"depends_on": []}}}), {})
     assert [(r.component, r.severity) for r in all_gone] == [("api", "medium")]
 
 

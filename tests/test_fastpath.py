@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -46,6 +46,11 @@ def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
+def _create(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def _override_component(site: Path, name: str) -> Path:
     target = site / "components" / name
     if not target.exists():
@@ -53,7 +58,7 @@ def _override_component(site: Path, name: str) -> Path:
     return target
 
 
-CHANGES: dict[str, tuple[Callable[[Path, Path], None], set[str]]] = {
+CHANGES: dict[str, tuple[Callable[[Path, Path], object], set[str]]] = {
     # what changed -> the environments whose outcome must be forgotten
     "the region's overlay": (lambda s, c: _append(s / "overlays/r001/env.yaml", "features: [ha]\n"), {"r001"}),
     "the parent overlay": (lambda s, c: _append(s / "overlays/prod/env.yaml", "# a comment\n"), {"prod", "r001", "r002"}),
@@ -66,12 +71,12 @@ CHANGES: dict[str, tuple[Callable[[Path, Path], None], set[str]]] = {
         {"prod", "r001", "r002"},
     ),
     "a config file template": (
-        lambda s, c: ((_override_component(s, "keystone") / "files").mkdir(exist_ok=True), (s / "components/keystone/files/extra.conf.j2").write_text("x\n")),
+        lambda s, c: _create(_override_component(s, "keystone") / "files/extra.conf.j2", "x\n"),
         {"prod", "r001", "r002"},
     ),
-    "the base": (lambda s, c: ((s / "base").mkdir(), (s / "base/defaults.yaml").write_text("labels: {team: x}\n")), {"prod", "r001", "r002"}),
+    "the base": (lambda s, c: _create(s / "base/defaults.yaml", "labels: {team: x}\n"), {"prod", "r001", "r002"}),
     "a base macro": (
-        lambda s, c: ((s / "base/templates").mkdir(parents=True), (s / "base/templates/more.j2").write_text("{% macro m() %}{% endmacro %}\n")),
+        lambda s, c: _create(s / "base/templates/more.j2", "{% macro m() %}{% endmacro %}\n"),
         {"prod", "r001", "r002"},
     ),
     "the site file": (lambda s, c: _append(s / "ccp-gitops.yaml", "# x\n"), {"prod", "r001", "r002"}),

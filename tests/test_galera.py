@@ -18,6 +18,7 @@ import pytest
 from .galera_front import Front, StandInDNS
 from .galera_nodes import PASSWORD, Cluster, Rendered, compile_rendered
 
+
 # Addresses no other test uses; every port a node opens is bound to its own address.
 def free_block() -> str:
     """A 127.0.X.0/24 block where nothing listens: concurrent runs of this suite on one machine share

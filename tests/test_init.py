@@ -16,8 +16,9 @@ import yaml
 
 from ccp_gitops.compile.pipeline import compile_env
 from ccp_gitops.compile.render import Renderer
-from ccp_gitops.source.tree import PACKAGE_CATALOGUE, load_source
-from ccp_gitops.source.validate import SCHEMA_DIR
+from ccp_gitops.source.catalogue import SCHEMA_DIR
+from ccp_gitops.source.inputs import PACKAGE_CATALOGUE
+from ccp_gitops.source.tree import load_source
 
 from .conftest import ROOT
 from .helpers import git

@@ -11,8 +11,8 @@ import pytest
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from ccp_gitops.source.load import parse_yaml
 from ccp_gitops.model.problems import InputError
+from ccp_gitops.source.load import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TRICKY = [

@@ -9,8 +9,8 @@ from typing import Callable, Mapping
 import jsonschema
 import pytest
 
+from ccp_gitops.checks.openstack.catalogue import Conf
 from ccp_gitops.checks.openstack.options import (
-    Conf,
     check_conf,
     known_releases,
     load_catalogue,

@@ -13,7 +13,8 @@ import yaml
 from ccp_gitops.cache.memo import Memo, _pieces
 from ccp_gitops.cli.common import progress_bar
 from ccp_gitops.compile.emit import _OutputDumper, dump_yaml, load_all, ordered
-from ccp_gitops.compile.parallel import compile_all
+from ccp_gitops.compile.parallel import compile_all, compile_envs_slim
+from ccp_gitops.compile.spec import SessionSpec
 
 from .conftest import ROOT, cli
 
@@ -40,7 +41,7 @@ def test_parallel_errors_are_the_sequential_errors(tmp_path: Path) -> None:
 def test_parallel_results_come_in_the_order_named(tmp_path: Path) -> None:
     site = tmp_path / "site"
     envs = list(reversed(fleet_site(site, 3)))
-    assert [c.env.name for c in compile_all(site, envs, jobs=2, keep_objects=False)] == envs
+    assert [c.env.name for c in compile_envs_slim(SessionSpec(site, jobs=2), envs)] == envs
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +83,7 @@ def test_dump_yaml_equals_the_representer(value: str) -> None:
 
 def test_dump_yaml_falls_back_for_shared_and_other_values() -> None:
     shared = {"a": 1}
-    for data in ({"x": shared, "y": shared}, {"f": 1.5, "inf": float("inf")}, {1: "int key", True: "bool key", None: "null"}, ("t",), "top", [1, [2]], {}, []):
+    for data in ({"x": shared, "y": shared}, {"f": 1.5, "inf": float("inf")}, {2: "int key", True: "bool key", None: "null"}, ("t",), "top", [1, [2]], {}, []):
         assert dump_yaml(data) == _representer(data)
 
 

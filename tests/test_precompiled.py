@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccp_gitops.compile.precompiled import PACKAGE_DIR, module_name, settings_key
-from ccp_gitops.model.problems import Problem
 from ccp_gitops.compile.template_env import file_environment, manifest_environment, precompile_catalogue, render_template
+from ccp_gitops.model.problems import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILING = "a: 1\nb: 2\n{{ fail('no ' ~ what) }}\n"

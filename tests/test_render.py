@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from ccp_gitops.compile.assemble import JOB_BASE_NAME, Obj
+from ccp_gitops.compile.assemble import JOB_BASE_NAME
 from ccp_gitops.compile.parallel import compile_all
 from ccp_gitops.compile.template_env import oslo_ini, quote, yaml_value
+from ccp_gitops.model.objects import Obj
 
 SMUGGLE = "x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\nstringData: {a: b}"
 

@@ -6,6 +6,10 @@ from typing import Any
 
 import pytest
 
+from ccp_gitops.compile.waves import FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE, annotate
+from ccp_gitops.model.objects import Obj
+from ccp_gitops.model.problems import InputError, Location
+from ccp_gitops.model.resid import ResId
 from ccp_gitops.order.apply_order import (
     FLUX_CLASSES,
     FLUX_DEFINITIONS,
@@ -15,10 +19,6 @@ from ccp_gitops.order.apply_order import (
     argo_wave,
     flux_apply_stages,
 )
-from ccp_gitops.compile.assemble import Obj
-from ccp_gitops.compile.waves import FLUX_PRUNE, SYNC_OPTIONS, SYNC_WAVE, annotate
-from ccp_gitops.model.problems import InputError, Location
-from ccp_gitops.model.resid import ResId
 
 from .compiled import FIXTURE, compile_env
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .golden import assert_golden as check_golden  # noqa: F401  (re-exported for the ux tests)
 
+__all__ = ["FIXTURE", "assert_one_located_error", "check_golden", "line_of", "run"]
+
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "layered"
 
 

@@ -29,6 +29,14 @@ MAGIC = b"ccp-gitops-cache-1\n"
 PRUNE_AFTER_SECONDS = 14 * 24 * 3600
 
 
+def files_digest(files: Mapping[str, bytes]) -> str:
+    """sha256 over the sorted paths and the sha256 of each file: the identity of a set of files."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    return h.hexdigest()
+
+
 def digest(*parts: bytes | str) -> str:
     """sha256 over length-prefixed parts (so ``("ab", "c")`` and ``("a", "bc")`` differ)."""
     h = hashlib.sha256()
@@ -110,8 +118,19 @@ def default_root(environ: Mapping[str, str]) -> Path | None:
         if configured.strip().lower() in DISABLED or not configured.strip():
             return None
         return Path(configured).expanduser()
+    return home_cache(environ)
+
+
+def home_cache(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/ccp-gitops``, else ``~/.cache/ccp-gitops``: the user's cache folder."""
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ccp-gitops"
+
+
+def fetch_root(environ: Mapping[str, str]) -> Path:
+    """Where fetched git sources are kept: ``$CCP_CACHE``, or the user's cache folder when it is unset or
+    disabled (``CCP_CACHE=off`` turns off the compile cache; a git source must still be stored somewhere)."""
+    return default_root(environ) or home_cache(environ)
 
 
 def open_cache(root: Path | None) -> Cache | None:

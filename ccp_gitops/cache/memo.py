@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ccp_gitops.cache.disk import Cache, digest
+from ccp_gitops.cache.disk import Cache, digest, files_digest
 from ccp_gitops.compile.emit import Resolved, dump_yaml, ordered
 from ccp_gitops.model.problems import Problem
 
@@ -42,7 +42,7 @@ class Scope:
     key: str
     emitted: dict[bytes, bytes] = field(default_factory=dict)
     checked: dict[tuple[str, bytes], Messages] = field(default_factory=dict)
-    layers: dict[bytes, tuple[str, int]] = field(default_factory=dict)
+    layers: dict[str, tuple[str, int]] = field(default_factory=dict)
     notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
 
 
@@ -53,7 +53,7 @@ class Memo:
     cache: Cache | None = None
     emitted: dict[bytes, bytes] = field(default_factory=dict)
     checked: dict[tuple[str, bytes], Messages] = field(default_factory=dict)
-    layers: dict[bytes, tuple[str, int]] = field(default_factory=dict)
+    layers: dict[str, tuple[str, int]] = field(default_factory=dict)
     parsed: dict[bytes, bytes] = field(default_factory=dict)  # manifest text digest -> pickled documents
     notes: dict[str, tuple[Problem, ...]] = field(default_factory=dict)  # checker -> its CRD warnings
     resolved: Resolved = field(default_factory=dict)  # the YAML resolver's answers, by scalar
@@ -131,10 +131,7 @@ class Memo:
 
     def layer(self, files: dict[str, bytes], build: Callable[[], tuple[str, int]]) -> tuple[str, int]:
         """(digest, size) of the bundle layer of ``files`` (``build`` computes it on a miss)."""
-        h = hashlib.sha256()
-        for path in sorted(files):
-            h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
-        key = h.digest()
+        key = files_digest(files)
         found = self.layers.get(key)
         if found is None:
             found = self.layers[key] = build()

@@ -14,7 +14,7 @@ import re
 from typing import Iterable
 
 from ccp_gitops.compile.render import Rendered
-from ccp_gitops.compile.resolve import ComponentValues, Environment
+from ccp_gitops.model.environment import ComponentValues, Environment
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.source.tree import Source
 

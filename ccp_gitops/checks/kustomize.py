@@ -6,8 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ccp_gitops.model.errors import CcpError
 
-class KustomizeError(Exception):
+
+class KustomizeError(CcpError):
     """kustomize is missing or a build failed."""
 
 

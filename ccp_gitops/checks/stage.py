@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Callable
 
 from ccp_gitops.cache.disk import Cache, digest
@@ -13,11 +12,11 @@ from ccp_gitops.cache.fingerprint import tree_digest
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.checks.k8s.catalogue import UnsupportedKubernetesVersion, resolve_version
 from ccp_gitops.checks.openstack.options import check_conf, known_releases, load_catalogue, release_changes
-from ccp_gitops.compile.assemble import Obj
-from ccp_gitops.compile.resolve import ComponentValues, Environment
-from ccp_gitops.model.problems import InputError, Location, Problem, Severity, error, warning
+from ccp_gitops.model.environment import ComponentValues, Environment
+from ccp_gitops.model.objects import Obj
+from ccp_gitops.model.problems import Location, Problem, Severity, warning
 from ccp_gitops.source.catalogue import SCHEMA_DIR
-from ccp_gitops.source.inputs import CRDS_ENV, crd_dirs
+from ccp_gitops.source.inputs import CRDS_ENV
 
 if TYPE_CHECKING:
     from ccp_gitops.checks.k8s.schema import SchemaChecker

@@ -6,13 +6,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.cache.disk import Cache
 from ccp_gitops.checks.kustomize import build
-from ccp_gitops.compile.parallel import compile_all
-from ccp_gitops.compile.pipeline import Compiled
+from ccp_gitops.compile.parallel import compile_envs_slim
+from ccp_gitops.compile.pipeline import CompiledTree
+from ccp_gitops.compile.spec import SessionSpec
 
 
-def kustomize_tree(compiled: Compiled) -> int:
+def kustomize_tree(compiled: CompiledTree) -> int:
     """Write one compiled tree to a scratch folder and build every kustomization in it; return how many."""
     with tempfile.TemporaryDirectory(prefix="ccp-gitops-") as scratch:
         root = Path(scratch)
@@ -26,12 +26,10 @@ def kustomize_tree(compiled: Compiled) -> int:
         return len(dirs)
 
 
-def validate_envs(
-    source: Path, names: list[str], crds: list[Path] | None, kustomize: bool, cache: Cache | None = None, jobs: int = 1
-) -> dict[str, Any]:
-    """Every check of ``names``; InputError when any fails, else a report of what was checked."""
+def validate_envs(spec: SessionSpec, names: list[str], kustomize: bool) -> dict[str, Any]:
+    """Every check of ``names`` compiled as ``spec`` says; InputError when any fails, else a report of what was checked."""
     report: dict[str, Any] = {"environments": []}
-    for compiled in compile_all(source, names, crds, cache=cache, jobs=jobs, keep_objects=False):
+    for compiled in compile_envs_slim(spec, names):
         if kustomize:
             kustomize_tree(compiled)
         report["environments"].append(

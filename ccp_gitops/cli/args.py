@@ -12,11 +12,17 @@ from typing import NoReturn, Optional
 
 import typer
 
-from ccp_gitops.cli.common import EXIT_INPUT, fail
+from ccp_gitops.model.errors import EXIT_INPUT
+
+
+def refuse(message: str) -> NoReturn:
+    """Exit 2 with one line, for option callbacks and the cache sub-commands, which run outside the verb boundary."""
+    typer.echo(f"ccp-gitops: {message}", err=True)
+    raise typer.Exit(EXIT_INPUT)
 
 
 def _refuse(param: typer.CallbackParam, problem: str) -> NoReturn:
-    fail(f"{param.opts[0] if param.opts else param.name}: {problem}", EXIT_INPUT)
+    refuse(f"{param.opts[0] if param.opts else param.name}: {problem}")
 
 def branch_problem(name: str) -> str | None:
     """Why ``name`` is not a branch name by git's rules (``git check-ref-format --branch``), or None.

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ccp_gitops.cli import args
-from ccp_gitops.cli.common import EXIT_FAILURE, EXIT_INPUT, REPO_HELP, fail, guarded, repo_dir
+from ccp_gitops.cli.common import REPO_HELP, repo_dir
 
 HELP = """Write one environment of the env repo as a Flux OCI artifact: an OCI image layout in DIR.
 
@@ -33,17 +33,9 @@ def bundle_command(
     tag: Optional[str] = typer.Option(None, "--tag", help="Tag in the layout's index. Default: ENV-<12 hex of the commit>."),
     source: Optional[str] = typer.Option(None, "--source", help="org.opencontainers.image.source. Default: the delivery repo URL in the lock."),
 ) -> None:
-    from ccp_gitops.oci.bundle import Bundle, BundleInputError, BundleMismatch, run_bundle
+    from ccp_gitops.oci.bundle import run_bundle
 
-    def action() -> Bundle:
-        try:
-            return run_bundle(repo_dir(repo), env, rev, output, tag, source)
-        except BundleInputError as exc:
-            fail(str(exc), EXIT_INPUT)
-        except BundleMismatch as exc:
-            fail(str(exc), EXIT_FAILURE)
-
-    result = guarded(action)
+    result = run_bundle(repo_dir(repo), env, rev, output, tag, source)
     check = "matches the lock" if result.verified else "not checked: the lock records no bundle (compiled before bundles)"
     typer.echo(f"env/{result.env} at {result.revision}: wrote {output}")
     typer.echo(f"  tag:      {result.tag}")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import EXIT_INPUT, fail
+from ccp_gitops.cli.args import refuse
 
 HELP = """Show, prune or clear the disk cache ($CCP_CACHE, default ~/.cache/ccp-gitops).
 
@@ -28,7 +28,7 @@ def cache_root() -> Path:
 
     root = default_root(os.environ)
     if root is None:
-        fail("the disk cache is disabled ($CCP_CACHE is off)", EXIT_INPUT)
+        refuse("the disk cache is disabled ($CCP_CACHE is off)")
     return root
 
 
@@ -42,7 +42,7 @@ def max_bytes(option: Optional[str] = None) -> int:
     try:
         return parse_size(text)
     except ValueError as exc:
-        fail(f"{name}: {exc}", EXIT_INPUT)
+        refuse(f"{name}: {exc}")
 
 
 def _mib(size: int) -> str:

@@ -1,4 +1,4 @@
-"""Options and error reporting shared by every verb (--source, --repo, exit codes)."""
+"""Options shared by every verb (--source, --repo, --engine, --jobs), the disk cache and the progress bar."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import typer
-
-from ccp_gitops.model.problems import InputError
+from ccp_gitops.model.errors import UsageError
 
 if TYPE_CHECKING:
     from ccp_gitops.cache.disk import Cache
-
-EXIT_INPUT = 2
-EXIT_FAILURE = 1
-
-T = TypeVar("T")
 
 SOURCE_HELP = "Source tree (base/, components/, overlays/). Default: the current directory when it holds overlays/, else the bundled catalogue."
 CRDS_HELP = "Folder of CustomResourceDefinitions (Argo CD, Flux, External Secrets) to validate custom resources; repeatable. Default: $CCP_CRDS."
@@ -43,7 +36,7 @@ def repo_dir(option: Path | None) -> Path:
     path = Path(os.environ.get("CCP_ENV_REPO") or "env-repo")
     problem = repo_problem(path)
     if problem is not None:
-        fail(f"{'$CCP_ENV_REPO' if os.environ.get('CCP_ENV_REPO') else 'the default env repo ./env-repo'}: {problem}", EXIT_INPUT)
+        raise UsageError(f"{'$CCP_ENV_REPO' if os.environ.get('CCP_ENV_REPO') else 'the default env repo ./env-repo'}: {problem}")
     return path
 
 
@@ -52,48 +45,8 @@ def engines(option: str | None) -> list[str] | None:
     if option is None:
         return None
     if option not in ENGINE_CHOICES:
-        fail(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, not {option!r}", EXIT_INPUT)
+        raise UsageError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, not {option!r}")
     return list(ENGINE_CHOICES[option])
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    typer.echo(f"ccp-gitops: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def report_input_errors(exc: InputError) -> NoReturn:
-    errors = [p for p in exc.problems if p.is_error]
-    for problem in exc.problems:
-        typer.echo(str(problem), err=True)
-    typer.echo(f"ccp-gitops: {len(errors)} error(s); nothing was written", err=True)
-    raise typer.Exit(EXIT_INPUT)
-
-
-def guarded(action: Callable[[], T], failure_code: int = EXIT_FAILURE, failures: tuple[type[Exception], ...] = ()) -> T:
-    """Run ``action``: input problems exit 2, other failures ``failure_code``; never a traceback.
-
-    ``failures`` are further exception types whose message is the whole story (e.g. DiffError).
-    """
-    from ccp_gitops.checks.kustomize import KustomizeError
-    from ccp_gitops.repo.commit import RepoError
-
-    expected: tuple[type[Exception], ...] = (RepoError, KustomizeError, *failures)
-    try:
-        return action()
-    except InputError as exc:
-        report_input_errors(exc)
-    except expected as exc:
-        fail(str(exc), failure_code)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror or exc}" if exc.filename else str(exc), failure_code)
-    except Exception as exc:
-        git_exc = sys.modules.get("git.exc")  # GitPython is imported lazily: only then can it fail
-        if git_exc is not None and isinstance(exc, git_exc.GitCommandError):
-            detail = str(exc.stderr or "").strip().strip("'").splitlines()
-            fail(f"git {' '.join(map(str, exc.command[1:2]))} failed: {detail[0] if detail else exc.status}", failure_code)
-        raise
 
 
 def is_terminal() -> bool:
@@ -109,7 +62,7 @@ def disk_cache() -> Cache | None:
 
 def job_count(option: int) -> int:
     if option < 0:
-        fail(f"--jobs must be 0 (one per CPU) or more, not {option}", EXIT_INPUT)
+        raise UsageError(f"--jobs must be 0 (one per CPU) or more, not {option}")
     if option:
         return option
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

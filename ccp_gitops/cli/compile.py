@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -16,13 +16,15 @@ from ccp_gitops.cli.common import (
     SOURCE_HELP,
     disk_cache,
     engines,
-    fail,
-    guarded,
     job_count,
     progress_bar,
     repo_dir,
     source_dir,
 )
+from ccp_gitops.model.errors import UsageError
+
+if TYPE_CHECKING:
+    from ccp_gitops.repo.write import CompileReport
 
 SHARD_RETRIES = 8  # shards that finish together land one after another; each retry only rewrites trees
 
@@ -62,15 +64,17 @@ def compile_command(
         "through the same compare-and-swap, retried when another shard landed first.",
     ),
 ) -> None:
-    from ccp_gitops.repo.write import run_compile
+    from ccp_gitops.compile.spec import SessionSpec
+    from ccp_gitops.repo.write import WriteOptions, run_compile
+    from ccp_gitops.source.inputs import overlay_names
 
     chosen = engines(engine)
     names = list(envs or [])
     src = source_dir(source)
     if all_envs:
-        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+        names += overlay_names(src)
     if not names:
-        fail("name at least one environment (e.g. env/prod), or --all", 2)
+        raise UsageError("name at least one environment (e.g. env/prod), or --all")
     retries = 0
     if shard is not None:
         from ccp_gitops.compile.shard import parse_shard, select_shard
@@ -78,18 +82,41 @@ def compile_command(
         try:
             k, n = parse_shard(shard)
         except ValueError as exc:
-            fail(str(exc), 2)
+            raise UsageError(str(exc)) from None
         names = select_shard(list(dict.fromkeys(names)), k, n)
         retries = SHARD_RETRIES
         if not names:
             typer.echo(f"shard {k}/{n}: no environment falls in this shard")
             return
-    workers = job_count(jobs)
+    spec = SessionSpec(src, crds, True, chosen, disk_cache(), job_count(jobs))
     with progress_bar(len(set(names)), "compiling") as progress:
-        lines, warnings = guarded(
-            lambda: run_compile(src, names, repo_dir(repo), branch, message, dry_run, crds, chosen, disk_cache(), workers, progress, retries)
-        )
-    for warning in warnings:
+        report = run_compile(spec, names, WriteOptions(repo_dir(repo), branch, message, dry_run, retries), progress)
+    for warning in report.plan.warnings:
         typer.echo(warning, err=True)
-    for line in lines:
+    for line in report_lines(report):
         typer.echo(line)
+
+
+def report_lines(report: CompileReport) -> list[str]:
+    """What a compile did, one line per environment, then the commit (or why there is none)."""
+    plan, lines = report.plan, []
+    for outcome in plan.outcomes:
+        if outcome.change is None:
+            lines.append(f"env/{outcome.env}: unchanged ({outcome.objects} objects)")
+        elif report.dry_run:
+            lines.append(f"env/{outcome.env}: would {outcome.change.summary()}")
+            for kind, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
+                lines.extend(f"  {sign} {path}" for path in outcome.change.files[kind])
+    if report.dry_run:
+        return [*lines, "dry run: nothing was written"]
+    if report.commit is None or plan.repo is None:
+        return lines
+    where = plan.repo.working_tree_dir or plan.repo.git_dir
+    if plan.start_at is not None:
+        return [*lines, f"created branch {plan.branch} at {plan.start_at[:12]} in {where}"]
+    if report.commit.changed and report.commit.new:
+        lines.extend(f"env/{o.env}: {o.change.summary()}" for o in plan.outcomes if o.change is not None)
+        retried = report.commit.retried
+        again = f" (landed on top of {retried} other commit{'s' if retried > 1 else ''})" if retried else ""
+        return [*lines, f"committed {report.commit.new[:12]} on {plan.branch} in {where}{again}"]
+    return [*lines, f"nothing to commit on {plan.branch} in {where}"]

@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from ccp_gitops.diff.render.text import Line
 
 from ccp_gitops.cli import args
-from ccp_gitops.cli.common import EXIT_INPUT, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, is_terminal, job_count, repo_dir, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, is_terminal, job_count, repo_dir, source_dir
+from ccp_gitops.model.errors import EXIT_INPUT, UsageError
 
 FORMATS = ("text", "markdown", "json")
 EXIT_DIFFERENCES = 1
+EXIT_ERROR = EXIT_INPUT  # exit 1 means differences, so every failure of diff exits 2
 PART_GLOB = "ccp-gitops-diff-*"
 
 HELP = """Show what a change will do before it is committed: which objects change (config files
@@ -72,15 +74,16 @@ def diff_command(
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", callback=args.output_dir, help="Write the output (markdown: one file per part) to DIR and print the file names."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there are differences (like git diff --exit-code)."),
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
+    crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
 ) -> None:
     from ccp_gitops.diff.render.markdown import MIN_MAX_BYTES
 
     if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})", EXIT_INPUT)
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     if to_rev is not None and from_rev is None:
-        fail("--to needs --from (compare two revisions), or drop --to to compare with the source", EXIT_INPUT)
+        raise UsageError("--to needs --from (compare two revisions), or drop --to to compare with the source")
     if fmt == "markdown" and max_bytes < MIN_MAX_BYTES:
-        fail(f"--max-bytes must be at least {MIN_MAX_BYTES} (got {max_bytes})", EXIT_INPUT)
+        raise UsageError(f"--max-bytes must be at least {MIN_MAX_BYTES} (got {max_bytes})")
     names = list(envs or [])
 
     def run() -> DiffReport:
@@ -88,11 +91,11 @@ def diff_command(
 
         if from_rev is not None and to_rev is not None:
             return diff_revs(repo_dir(repo), from_rev, to_rev, names)
-        return diff_source(source_dir(source), names, repo_dir(repo), from_rev, disk_cache(), job_count(jobs))
+        from ccp_gitops.compile.spec import SessionSpec
 
-    from ccp_gitops.diff.model import DiffError
+        return diff_source(SessionSpec(source_dir(source), crds, True, None, disk_cache(), job_count(jobs)), names, repo_dir(repo), from_rev)
 
-    report = guarded(run, EXIT_INPUT, (DiffError,))
+    report = run()
     if fmt == "json":
         from ccp_gitops.diff.render.json import render_json
 
@@ -110,7 +113,7 @@ def diff_command(
         else:
             parts, suffix = [render_text(report)], "txt"
     if output_dir is not None:
-        guarded(lambda: _write_parts(output_dir, parts, suffix), EXIT_INPUT, (DiffError,))
+        _write_parts(output_dir, parts, suffix)
     else:
         for part in parts:
             typer.echo(part, nl=False)

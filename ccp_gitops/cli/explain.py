@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import SOURCE_HELP, guarded, source_dir
+from ccp_gitops.cli.common import SOURCE_HELP, source_dir
 from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, complete_component, complete_env, console, echo_json
 
 HELP = """Show the effective values of one component in one environment and where each comes from.
@@ -37,17 +37,13 @@ def explain_command(
 ) -> None:
     from rich.text import Text
 
-    from ccp_gitops.compile.explain import Explanation, explain, render
+    from ccp_gitops.compile.explain import explain, render
     from ccp_gitops.compile.pipeline import env_name
     from ccp_gitops.compile.resolve import resolve
     from ccp_gitops.source.tree import load_source
 
-    def action() -> Explanation:
-        loaded = load_source(source_dir(source))
-        resolved = resolve(loaded, env_name(env))
-        return explain(loaded, resolved, component, path)
-
-    result = guarded(action)
+    loaded = load_source(source_dir(source))
+    result = explain(loaded, resolve(loaded, env_name(env)), component, path)
     if output_format is TextOrJson.json:
         echo_json(result.to_json())
         return

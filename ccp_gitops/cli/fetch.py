@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import SOURCE_HELP, guarded, source_dir
+from ccp_gitops.cli.common import SOURCE_HELP, source_dir
 from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, echo_json
 
 HELP = """Fetch the sources of a site repository (ccp-gitops.yaml sources:) into the local cache.
@@ -28,19 +28,16 @@ def fetch_command(
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help=FORMAT_HELP),
 ) -> None:
     from ccp_gitops.model.problems import InputError, error
-    from ccp_gitops.source.fetch import FetchedSource, fetch_all
+    from ccp_gitops.source.fetch import fetch_all
     from ccp_gitops.source.inputs import SITE_FILE
     from ccp_gitops.source.tree import load_site
 
     root = source_dir(source).resolve()
 
-    def action() -> list[FetchedSource]:
-        if not (root / "overlays").is_dir():
-            raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
-        site = load_site(root)
-        return fetch_all(site, root) if site is not None else []
-
-    fetched = guarded(action)
+    if not (root / "overlays").is_dir():
+        raise InputError([error(str(root), 1, 1, "not a ccp-gitops source: no overlays/ folder")])
+    site = load_site(root)
+    fetched = fetch_all(site, root) if site is not None else []
     if output_format is TextOrJson.json:
         echo_json({"sources": [{"name": s.name, **s.lock_entry(), "path": s.path, "tree": str(s.tree), "fetched": s.fetched} for s in fetched]})
         return

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ccp_gitops.cli import args
-from ccp_gitops.cli.common import EXIT_FAILURE, SOURCE_HELP, fail, guarded, source_dir
+from ccp_gitops.cli.common import SOURCE_HELP, source_dir
 from ccp_gitops.cli.output import complete_env
 
 
@@ -43,26 +43,20 @@ def graph_command(
     source: Optional[Path] = typer.Option(None, "--source", help=SOURCE_HELP),
 ) -> None:
     from ccp_gitops.compile.pipeline import env_name
-    from ccp_gitops.compile.resolve import Environment, resolve
+    from ccp_gitops.compile.resolve import resolve
     from ccp_gitops.order import graph
     from ccp_gitops.source.tree import load_source
 
-    def action() -> Environment:
-        return resolve(load_source(source_dir(source)), env_name(env))
-
-    resolved = guarded(action)
+    resolved = resolve(load_source(source_dir(source)), env_name(env))
     if output_format is GraphFormat.json:
         data = (json.dumps(graph.as_json(resolved), indent=2, ensure_ascii=False) + "\n").encode()
     elif output_format is GraphFormat.svg:
-        try:
-            data = graph.svg(graph.dot(resolved))
-        except (graph.GraphvizMissing, graph.GraphvizFailed) as exc:
-            fail(str(exc), EXIT_FAILURE)
+        data = graph.svg(graph.dot(resolved))
     else:
         data = (graph.dot(resolved) if output_format is GraphFormat.dot else graph.mermaid(resolved)).encode()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    guarded(lambda: output.write_bytes(data))
+    output.write_bytes(data)
     typer.echo(f"env/{resolved.name}: wrote {output} ({output_format.value})", err=True)

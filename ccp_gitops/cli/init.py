@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ccp_gitops.cli.common import guarded
 from ccp_gitops.cli.output import FORMAT_HELP, TextOrJson, echo_json
 
 HELP = """Create a site repository in DIR (new or empty): the overlays you own, layered over the
@@ -30,13 +29,10 @@ def init_command(
     update_schemas: bool = typer.Option(False, "--update-schemas", help="Only refresh .ccp-gitops/schemas/ of the existing site in DIR (after an upgrade)."),
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help=FORMAT_HELP),
 ) -> None:
-    from ccp_gitops.source.scaffold import Written, init_site
+    from ccp_gitops.source.scaffold import init_site
     from ccp_gitops.source.scaffold import update_schemas as refresh
 
-    def action() -> Written:
-        return refresh(directory) if update_schemas else init_site(directory, from_catalogue)
-
-    written = guarded(action)
+    written = refresh(directory) if update_schemas else init_site(directory, from_catalogue)
     if output_format is TextOrJson.json:
         echo_json({"site": str(written.site), "files": list(written.files)})
         return

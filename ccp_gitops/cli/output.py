@@ -45,9 +45,10 @@ def _source_for_completion(ctx: typer.Context) -> Path:
 
 def complete_env(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion of ENV: the overlay names of the source."""
+    from ccp_gitops.source.inputs import overlay_names
+
     try:
-        overlays = _source_for_completion(ctx) / "overlays"
-        names = sorted(p.name for p in overlays.iterdir() if (p / "env.yaml").is_file())
+        names = overlay_names(_source_for_completion(ctx))
     except OSError:
         return []
     return [n for n in names if n.startswith(incomplete)]

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import CRDS_HELP, ENGINE_HELP, EXIT_INPUT, REPO_HELP, SOURCE_HELP, disk_cache, engines, fail, guarded, repo_dir, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, ENGINE_HELP, REPO_HELP, SOURCE_HELP, disk_cache, engines, repo_dir, source_dir
+from ccp_gitops.model.errors import UsageError
 
 HELP = """Upgrade an environment to another OpenStack release in five phases, each one commit that Argo CD and
 Flux apply and wait for: 1 infrastructure, 2 schema expand while the old services run, 3 control plane
@@ -39,19 +40,19 @@ def upgrade_command(
     crds: Optional[list[Path]] = typer.Option(None, "--crds", help=CRDS_HELP),
     engine: Optional[str] = typer.Option(None, "--engine", metavar="argocd|flux|both", help=ENGINE_HELP),
 ) -> None:
-    from ccp_gitops.compile.pipeline import SessionSpec
+    from ccp_gitops.compile.spec import SessionSpec
     from ccp_gitops.upgrade.run import UpgradeRequest, plan_text, run_upgrade
 
     if to is not None and next_phase:
-        fail("--to starts an upgrade, --next advances one: pass one of them", EXIT_INPUT)
+        raise UsageError("--to starts an upgrade, --next advances one: pass one of them")
     if plan and to is None:
-        fail("--plan needs --to RELEASE", EXIT_INPUT)
+        raise UsageError("--plan needs --to RELEASE")
     spec = SessionSpec(source_dir(source), crds, True, engines(engine), disk_cache())
     request = UpgradeRequest(env, to, next_phase, dry_run or plan, message)
     if plan:
-        typer.echo(guarded(lambda: plan_text(spec, request, repo_dir(repo), branch)), nl=False)
+        typer.echo(plan_text(spec, request, repo_dir(repo), branch), nl=False)
         return
-    lines, warnings = guarded(lambda: run_upgrade(spec, request, repo_dir(repo), branch))
+    lines, warnings = run_upgrade(spec, request, repo_dir(repo), branch)
     for warning in warnings:
         typer.echo(warning, err=True)
     for line in lines:

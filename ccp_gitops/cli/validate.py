@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, fail, guarded, job_count, source_dir
+from ccp_gitops.cli.common import CRDS_HELP, JOBS_HELP, SOURCE_HELP, disk_cache, job_count, source_dir
+from ccp_gitops.model.errors import UsageError
 
 HELP = """Run every check on environments — schemas of the inputs, layering, templates, strict
 Kubernetes and CRD schemas of every object, OpenStack options — and write nothing.
@@ -29,16 +30,18 @@ def validate_command(
     jobs: int = typer.Option(1, "--jobs", "-j", metavar="N", help=JOBS_HELP),
 ) -> None:
     from ccp_gitops.checks.validate_env import validate_envs
+    from ccp_gitops.compile.spec import SessionSpec
+    from ccp_gitops.source.inputs import overlay_names
 
     if output_format not in ("text", "json"):
-        fail(f"--format must be text or json, not {output_format!r}", 2)
+        raise UsageError(f"--format must be text or json, not {output_format!r}")
     src = source_dir(source)
     names = list(envs or [])
     if all_envs:
-        names += sorted(p.name for p in (src / "overlays").iterdir() if (p / "env.yaml").is_file())
+        names += overlay_names(src)
     if not names:
-        fail("name at least one environment (e.g. env/prod), or --all", 2)
-    report = guarded(lambda: validate_envs(src, names, crds, kustomize, disk_cache(), job_count(jobs)))
+        raise UsageError("name at least one environment (e.g. env/prod), or --all")
+    report = validate_envs(SessionSpec(src, crds, True, None, disk_cache(), job_count(jobs)), names, kustomize)
     if output_format == "json":
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return

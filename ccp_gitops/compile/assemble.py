@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 import yaml
 
 from ccp_gitops.compile.emit import load_all
-from ccp_gitops.compile.resolve import Environment
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.model.resid import ResId
 
@@ -30,16 +30,6 @@ COMPONENT_DIGEST = "ccp-gitops.io/component-digest"
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 JOB_DIGEST_LEN = 8
 JOB_NAME_MAX = 63
-
-
-@dataclass
-class Obj:
-    """One rendered Kubernetes object, its identity, component and the template that made it."""
-
-    id: ResId
-    body: dict[str, Any]
-    component: str
-    origin: Location
 
 
 def pod_spec(body: dict[str, Any]) -> dict[str, Any] | None:

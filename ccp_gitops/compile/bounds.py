@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterator
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from ccp_gitops.model.errors import CcpError
+
 MAX_ITEMS = 1_000_000  # characters of a string, items of a list, made by one operation
 MAX_INT_BITS = 4096
 MAX_WIDTH = 10_000  # padding width of center/indent/format
@@ -26,7 +28,7 @@ RENDER_SECONDS = 60
 _WIDE_FORMAT = re.compile(r"%[-+ #0]*\d{5,}|\{[^{}]*?\d{5,}[^{}]*\}")
 
 
-class ResourceLimit(TemplateError):
+class ResourceLimit(TemplateError, CcpError):
     """A template would exceed a resource bound."""
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from ccp_gitops.compile.resolve import ComponentValues, Environment, Origins
-from ccp_gitops.model.problems import InputError, Location, Problem
+from ccp_gitops.model.environment import ComponentValues, Environment, Origins
+from ccp_gitops.model.problems import InputError, Location, Problem, closest
 from ccp_gitops.source.load import Document, YamlPath
 from ccp_gitops.source.tree import Source
 
@@ -198,8 +197,8 @@ def explain(source: Source, env: Environment, component: str, path: str | None =
         if component in source.components:
             message = f"component {component!r} is not enabled in {env.name} (enabled: {', '.join(enabled)})"
         else:
-            close = difflib.get_close_matches(component, sorted(source.components), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (enabled in {env.name}: {', '.join(enabled)})"
+            close = closest(component, sorted(source.components))
+            hint = f"; did you mean {close!r}?" if close else f" (enabled in {env.name}: {', '.join(enabled)})"
             message = f"unknown component {component!r}{hint}"
         raise InputError([Problem(overlay.locate_key(("components",)), message)])
     comp = env.components[component]
@@ -208,8 +207,8 @@ def explain(source: Source, env: Environment, component: str, path: str | None =
     if path is not None and path.strip(". "):
         found = parse_path(path, tree)
         if found is None:
-            close = difflib.get_close_matches(path, _all_names(tree), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (top level: {', '.join(tree)})"
+            close = closest(path, _all_names(tree))
+            hint = f"; did you mean {close!r}?" if close else f" (top level: {', '.join(tree)})"
             where = source.components[component].doc.locate_key(("defaults",))
             raise InputError([Problem(where, f"{component} has no value {path!r} in {env.name}{hint}")])
         parsed = found

@@ -16,13 +16,13 @@ the two agree (a file edited during the compile records nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from ccp_gitops.cache.disk import Cache, digest
 from ccp_gitops.source.inputs import Inputs
 
 if TYPE_CHECKING:
-    from ccp_gitops.compile.pipeline import Compiled
+    from ccp_gitops.compile.pipeline import CompiledTree
     from ccp_gitops.model.problems import Problem
 
 
@@ -65,7 +65,7 @@ def lookup(cache: Cache, inputs: Inputs, envs: list[str]) -> dict[str, Outcome]:
     return found
 
 
-def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]) -> None:
+def record(cache: Cache, before: Inputs, after: Inputs, compiled: Sequence[CompiledTree]) -> None:
     """Record the outcomes of a successful compile (``before``/``after``: its inputs around it)."""
     if before != after:
         return
@@ -80,7 +80,7 @@ def record(cache: Cache, before: Inputs, after: Inputs, compiled: list[Compiled]
             continue
         cache.store("fast", digest("chain", before.shared, env.name), list(env.chain))
         outcome = Outcome(
-            str(item.tree.lock["tree_digest"]), str(env.delivery.get("branch", "main")), item.object_count, tuple(str(w) for w in item.warnings)
+            str(item.tree.lock["tree_digest"]), item.delivery.branch, item.object_count, tuple(str(w) for w in item.warnings)
         )
         cache.store("fast", key, outcome)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccp_gitops import __version__
+from ccp_gitops.cache.disk import files_digest
 from ccp_gitops.cache.memo import Emitter, Memo, emit_object
-from ccp_gitops.compile.assemble import Obj
 from ccp_gitops.compile.emit import dump_json
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.compile.waves import mermaid_waves as _mermaid
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.oci.image import FLUX_CONTENT_MEDIA_TYPE, Blob, tar_gzip_layer
 from ccp_gitops.source.inputs import LOCK_FILE as LOCK_FILE
 
@@ -55,13 +55,6 @@ def component_files(env: Environment, objs: list[Obj], emit: Emitter = emit_obje
     return out
 
 
-def _digest(files: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return h.hexdigest()
-
-
 def build_tree(
     env: Environment,
     objs: list[Obj],
@@ -91,7 +84,7 @@ def build_tree(
             "wave": comp.wave,
             "depends_on": comp.depends_on,
             "images": dict(sorted(comp.values["images"].items())),
-            "digest": _digest(files),
+            "digest": files_digest(files),
         }
     tree.files[f"{tree.root}/{KUSTOMIZATION}"] = kustomization([f"{name}" for name in env.components], emit)
     for path, data in (extra or {}).items():
@@ -106,7 +99,7 @@ def build_tree(
         "namespace": env.namespace,
         "openstack_release": env.release,
         "components": components,
-        "tree_digest": _digest({p: d for p, d in tree.files.items()}),
+        "tree_digest": files_digest(tree.files),
     }
     tree.lock.update(lock_extra or {})
     if sources:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import traceback
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ccp_gitops.cache.disk import Cache
-from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+from ccp_gitops.compile.pipeline import Compiled, CompiledTree, Session, open_session
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.source.inputs import env_name
 
@@ -24,11 +24,11 @@ Progress = Callable[[str], None]  # called with each environment's name once it 
 POLL_SECONDS = 0.5
 
 
-Result = tuple[int, "Compiled | None", "list[Problem] | str"]
+Result = tuple[int, "CompiledTree | None", "list[Problem] | str"]
 
 
-def _slim(compiled: Compiled, keep_objects: bool) -> Compiled:
-    return compiled if keep_objects else replace(compiled, objects=[])
+def _slim(compiled: Compiled, keep_objects: bool) -> CompiledTree:
+    return compiled if keep_objects else compiled.slim()
 
 
 def _work(setup: Session | SessionSpec, tasks: Any, results: Any, keep_objects: bool) -> None:
@@ -36,7 +36,7 @@ def _work(setup: Session | SessionSpec, tasks: Any, results: Any, keep_objects: 
     session: Session | None = None
     failure: list[Problem] = []
     try:
-        session = setup if isinstance(setup, Session) else setup.open()
+        session = setup if isinstance(setup, Session) else open_session(setup)
     except InputError as exc:  # the parent loaded the same source: only a concurrent edit gets here
         failure = exc.problems
     while True:
@@ -83,18 +83,22 @@ def _pool(session: Session, names: list[str], jobs: int, keep_objects: bool) -> 
             worker.join()
 
 
-def compile_each(
-    session: Session,
-    names: list[str],
-    jobs: int = 1,
-    progress: Progress | None = None,
-    keep_objects: bool = True,
-) -> Iterator[Compiled]:
+def compile_each(session: Session, names: list[str], jobs: int = 1, progress: Progress | None = None) -> Iterator[Compiled]:
     """Compile ``names`` (duplicates once) and yield them in that order; then raise every problem together.
 
-    ``jobs`` > 1 compiles in worker processes; ``keep_objects=False`` drops each result's objects
-    (a fleet's memory then holds files, not object trees).
+    ``jobs`` > 1 compiles in worker processes; ``progress`` is called with each name once it is done.
     """
+    for compiled in _compile(session, names, jobs, progress, keep_objects=True):
+        assert isinstance(compiled, Compiled)
+        yield compiled
+
+
+def compile_each_slim(session: Session, names: list[str], jobs: int = 1, progress: Progress | None = None) -> Iterator[CompiledTree]:
+    """``compile_each`` in the slim form: no objects are kept, or sent back by the workers."""
+    return _compile(session, names, jobs, progress, keep_objects=False)
+
+
+def _compile(session: Session, names: list[str], jobs: int, progress: Progress | None, keep_objects: bool) -> Iterator[CompiledTree]:
     names = list(dict.fromkeys(names))
     problems: list[Problem] = []
     if jobs <= 1 or len(names) <= 1:
@@ -109,7 +113,7 @@ def compile_each(
                     progress(name)
             yield _slim(compiled, keep_objects)
     else:
-        done: dict[int, Compiled | None] = {}
+        done: dict[int, CompiledTree | None] = {}
         following = 0
         for index, item, found in _pool(session, names, min(jobs, len(names)), keep_objects):
             if isinstance(found, str):
@@ -135,15 +139,22 @@ def compile_all(
     engines: list[str] | None = None,
     cache: Cache | None = None,
     jobs: int = 1,
-    keep_objects: bool = True,
 ) -> list[Compiled]:
     """Compile the named environments; every problem of every environment is raised together.
 
     ``crds`` are CRD folders for the schema check (default: ``$CCP_CRDS``); ``check=False`` skips it.
     ``engines`` overrides the overlays' delivery.engines. ``cache`` keeps parsed inputs, renders,
     checks and emitted objects on disk; ``jobs`` compiles environments in that many processes.
-    The result is the same with or without either. ``keep_objects=False`` leaves each result's
-    ``objects`` empty (``object_count`` stays): a fleet then holds files, not object trees.
+    The result is the same with or without either.
     """
-    session = SessionSpec(source_dir, crds, check, engines, cache).open()
-    return list(compile_each(session, [env_name(n) for n in names], jobs, keep_objects=keep_objects))
+    return compile_envs(SessionSpec(source_dir, crds, check, engines, cache, jobs), names)
+
+
+def compile_envs(spec: SessionSpec, names: list[str]) -> list[Compiled]:
+    """Compile the named environments as ``spec`` says; every problem of every environment is raised together."""
+    return list(compile_each(open_session(spec), [env_name(n) for n in names], spec.jobs))
+
+
+def compile_envs_slim(spec: SessionSpec, names: list[str]) -> list[CompiledTree]:
+    """``compile_envs`` in the slim form a fleet keeps (``Compiled.slim``)."""
+    return list(compile_each_slim(open_session(spec), [env_name(n) for n in names], spec.jobs))

@@ -2,41 +2,53 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.cache.disk import Cache
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.checks.keys import unused_keys
 from ccp_gitops.checks.stage import Checkers, check_objects, check_options, check_rendered_files
-from ccp_gitops.compile.assemble import Obj, assemble
+from ccp_gitops.compile.assemble import assemble
 from ccp_gitops.compile.layout import EnvTree, build_tree
 from ccp_gitops.compile.render import Renderer
-from ccp_gitops.compile.resolve import Environment, resolve
+from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.compile.waves import annotate
 from ccp_gitops.delivery.files import delivery_files
-from ccp_gitops.delivery.settings import Delivery, readme_section
+from ccp_gitops.delivery.readme import readme_section
+from ccp_gitops.delivery.settings import Delivery
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Location, Problem, error
 from ccp_gitops.source.fetch import lock_sources
-from ccp_gitops.source.inputs import crd_dirs
+from ccp_gitops.source.inputs import crd_dirs, unknown_environment
 from ccp_gitops.source.inputs import env_name as env_name
 from ccp_gitops.source.tree import Source, load_source
 
 
 @dataclass
-class Compiled:
-    """One environment through the pipeline: its resolved values, objects and tree."""
+class CompiledTree:
+    """An environment through the pipeline, in the slim form a fleet keeps: values, tree and delivery, no objects."""
 
     env: Environment
-    objects: list[Obj]
     tree: EnvTree
     delivery: Delivery
     warnings: list[Problem] = field(default_factory=list)
-    object_count: int = 0  # len(objects), also when a fleet compile dropped the objects to save memory
+    object_count: int = 0
+
+
+@dataclass
+class Compiled(CompiledTree):
+    """One environment through the pipeline: its resolved values, objects and tree."""
+
+    objects: list[Obj] = field(default_factory=list)
+
+    def slim(self) -> CompiledTree:
+        """The same result without the objects (a fleet's memory then holds files, not object trees)."""
+        return CompiledTree(self.env, self.tree, self.delivery, self.warnings, self.object_count)
 
 
 def source_commit(root: Path) -> str:
@@ -125,7 +137,7 @@ def finish(
         env, objects, input_digest(source, env), commit, extra=extra, notes=notes, memo=memo,
         sources=lock_sources(source.sources), lock_extra=lock_extra,
     )
-    return Compiled(env, objects, tree, delivery, findings, len(objects))
+    return Compiled(env, tree, delivery, findings, len(objects), objects)
 
 
 def compile_env(
@@ -147,21 +159,11 @@ def compile_env(
     return finish(source, env, objects, findings, commit, checkers, engines, memo)
 
 
-@dataclass(frozen=True)
-class SessionSpec:
-    """What to compile from and how: the source, CRD folders, checks, engines and disk cache."""
-
-    source_dir: Path
-    crds: list[Path] | None = None
-    check: bool = True
-    engines: list[str] | None = None
-    cache: Cache | None = None
-
-    def open(self) -> Session:
-        """Load the source (InputError lists every problem of its files)."""
-        source = load_source(self.source_dir, cache=self.cache)
-        checkers = Checkers(crd_dirs(self.crds, source.root), self.cache) if self.check else None
-        return Session(self, source, Renderer(source, self.cache), checkers, Memo(self.cache), source_commit(source.root))
+def open_session(spec: SessionSpec) -> Session:
+    """Load the source ``spec`` names, ready to compile (InputError lists every problem of its files)."""
+    source = load_source(spec.source_dir, cache=spec.cache)
+    checkers = Checkers(crd_dirs(spec.crds, source.root), spec.cache) if spec.check else None
+    return Session(spec, source, Renderer(source, spec.cache), checkers, Memo(spec.cache), source_commit(source.root))
 
 
 @dataclass
@@ -183,10 +185,7 @@ class Session:
         """The problem of naming an environment the source does not have."""
         if name in self.source.overlays:
             return None
-        known = ", ".join(sorted(self.source.overlays))
-        close = difflib.get_close_matches(name, sorted(self.source.overlays), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return error(f"overlays/{name}/env.yaml", 1, 1, f"unknown environment {name!r}{hint} (known: {known})")
+        return error(f"overlays/{name}/env.yaml", 1, 1, unknown_environment(name, sorted(self.source.overlays)))
 
     def compile(self, name: str) -> Compiled:
         """One environment through every stage; InputError lists its problems."""

@@ -17,7 +17,7 @@ from ccp_gitops.cache.disk import Cache
 from ccp_gitops.cache.disk import digest as content_digest
 from ccp_gitops.cache.memo import Memo
 from ccp_gitops.compile.emit import load_all
-from ccp_gitops.compile.resolve import ComponentValues, Environment
+from ccp_gitops.model.environment import ComponentValues, Environment
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.source.tree import Component, Source
 
@@ -49,6 +49,27 @@ class Rendered:
     files: dict[str, str]
     manifests: list[RenderedManifest]
     reads: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class EnvView(SimpleNamespace):
+    """The ``env`` of a render's context; notes whether a template read ``env.upgrade``.
+
+    A render that never read it is the same whatever the upgrade phase: the phases of a release
+    upgrade reuse it instead of rendering the component again (``Renderer.render_cached``).
+    """
+
+    __slots__ = ("_upgrade_read",)  # a slot, not in vars(): context_key digests vars(env)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "upgrade":
+            object.__setattr__(self, "_upgrade_read", True)
+        return super().__getattribute__(name)
+
+    def upgrade_read(self) -> bool:
+        return bool(getattr(self, "_upgrade_read", False))
+
+
+UPGRADE_READ = frozenset({"upgrade"})  # Rendered.reads["env"] of a render that read env.upgrade
 
 
 class ReadTracker(dict[str, Any]):
@@ -129,10 +150,12 @@ class Renderer:
 
         return file_environment(self.templates, self._bytecode("file"))
 
-    def context_key(self, env: Environment, comp: ComponentValues) -> str:
-        """Digest of everything a render of ``comp`` can read: the templates and the context's data."""
+    def context_key(self, env: Environment, comp: ComponentValues, upgrade: bool = True) -> str:
+        """Digest of everything a render of ``comp`` can read: the templates and the context's data
+        (``upgrade=False``: as if no release upgrade were under way)."""
         context = self.context(env, comp)
-        data = [vars(context["env"]), *(context[k] for k in ("component", "replicas", "images", "conf", "values"))]
+        env_data = vars(context["env"]) if upgrade else {**vars(context["env"]), "upgrade": None}
+        data = [env_data, *(context[k] for k in ("component", "replicas", "images", "conf", "values"))]
         return content_digest("render", self.templates_digest, comp.name, repr(data))
 
     def context(self, env: Environment, comp: ComponentValues) -> dict[str, Any]:
@@ -140,7 +163,7 @@ class Renderer:
         enabled = list(env.components)
         return {
             # a namespace, not a dict: ``env.values`` must not find dict.values
-            "env": SimpleNamespace(
+            "env": EnvView(
                 name=env.name,
                 namespace=env.namespace,
                 release=env.release,
@@ -194,15 +217,22 @@ class Renderer:
                 manifests.append(RenderedManifest(tmpl.name, text))
         if problems:
             raise InputError(problems)
-        return Rendered(comp.name, files, manifests, {kind: frozenset(keys) for kind, keys in reads.items()})
+        kept = {kind: frozenset(keys) for kind, keys in reads.items()}
+        kept["env"] = UPGRADE_READ if context["env"].upgrade_read() else frozenset()
+        return Rendered(comp.name, files, manifests, kept)
 
     def render_cached(self, env: Environment, comp: ComponentValues, memo: Memo) -> Rendered:
-        """``render``, with each manifest's documents parsed; from the disk cache when the same inputs rendered before."""
+        """``render``, with each manifest's documents parsed; from the disk cache when the same inputs rendered
+        before, or (in a release upgrade's phase) when the same inputs but the upgrade rendered what never read it."""
         key = self.context_key(env, comp)
         cache = memo.cache
         found = cache.load("render", key) if cache is not None else None
         if isinstance(found, Rendered):
             return found
+        if cache is not None and env.upgrade is not None:
+            found = cache.load("render", self.context_key(env, comp, upgrade=False))
+            if isinstance(found, Rendered) and "upgrade" not in found.reads.get("env", UPGRADE_READ):
+                return found
         rendered = self.render(env, comp)
         try:
             parsed = [RenderedManifest(m.template, m.text, memo.documents(m.text, load_all)) for m in rendered.manifests]
@@ -211,4 +241,6 @@ class Renderer:
         rendered = Rendered(rendered.component, rendered.files, parsed, rendered.reads)
         if cache is not None:
             cache.store("render", key, rendered)
+            if env.upgrade is not None and "upgrade" not in rendered.reads["env"]:
+                cache.store("render", self.context_key(env, comp, upgrade=False), rendered)
         return rendered

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import graphlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from ccp_gitops.cache.disk import Cache, digest
-from ccp_gitops.model.problems import InputError, Location, Problem, error, raise_if_errors
+from ccp_gitops.model.environment import ComponentValues, Environment, Origins
+from ccp_gitops.model.problems import InputError, Location, Problem, did_you_mean, error, raise_if_errors
+from ccp_gitops.source.inputs import unknown_environment
 from ccp_gitops.source.load import Document, YamlPath
 from ccp_gitops.source.tree import Source
 
@@ -22,7 +23,6 @@ DEFAULT_DELIVERY: dict[str, Any] = {
     "engines": ["argocd"],
 }
 
-Origins = dict[YamlPath, list[Location]]
 
 
 @dataclass(frozen=True)
@@ -73,68 +73,6 @@ def _record(origins: Origins, value: Any, layer: Layer, path: YamlPath) -> None:
     origins.setdefault(path, []).append(layer.doc.locate(layer.at + path))
 
 
-@dataclass
-class ComponentValues:
-    """The effective values of one component in one environment."""
-
-    name: str
-    version: str
-    depends_on: list[str]
-    values: dict[str, Any]
-    origins: Origins
-    wave: int = 0
-    keys: Origins = field(default_factory=dict)  # where each mapping key was written, lowest layer first
-
-    def origin(self, path: YamlPath) -> Location | None:
-        """Where the effective value at ``path`` was set (the last layer that set it, or wrote its key)."""
-        probe = tuple(path)
-        while probe:
-            if probe in self.origins:
-                return self.origins[probe][-1]
-            if probe in self.keys:
-                return self.keys[probe][-1]
-            probe = probe[:-1]
-        return None
-
-
-@dataclass
-class Environment:
-    """One resolved environment: settings plus its enabled components in dependency order."""
-
-    name: str
-    chain: list[str]
-    settings: dict[str, Any]
-    settings_origins: Origins
-    components: dict[str, ComponentValues] = field(default_factory=dict)
-    # what the release's images are known to contain (the matrix entry's ``facts``)
-    image_facts: dict[str, Any] = field(default_factory=dict)
-    # set while compiling a phase of a release upgrade: what templates see as ``env.upgrade``
-    upgrade: dict[str, Any] | None = None
-
-    @property
-    def namespace(self) -> str:
-        return str(self.settings["namespace"])
-
-    @property
-    def release(self) -> str:
-        return str(self.settings["openstack_release"])
-
-    @property
-    def delivery(self) -> dict[str, Any]:
-        return dict(self.settings["delivery"])
-
-    def waves(self) -> dict[int, list[str]]:
-        out: dict[int, list[str]] = {}
-        for comp in self.components.values():
-            out.setdefault(comp.wave, []).append(comp.name)
-        return {w: sorted(names) for w, names in sorted(out.items())}
-
-
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def overlay_chain(source: Source, env: str) -> list[str]:
     """The overlay names from the root parent down to ``env``."""
     chain: list[str] = []
@@ -146,13 +84,41 @@ def overlay_chain(source: Source, env: str) -> list[str]:
         if current not in source.overlays:
             if not chain:
                 known = sorted(source.overlays)
-                raise InputError([error("overlays", 1, 1, f"unknown environment {current!r}{_suggest(current, known)} (known: {', '.join(known)})")])
+                raise InputError([error("overlays", 1, 1, unknown_environment(current, known))])
             doc = source.overlays[chain[-1]]
-            raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{_suggest(current, sorted(source.overlays))}")])
+            raise InputError([Problem(doc.locate(("extends",)), f"unknown parent overlay {current!r}{did_you_mean(current, sorted(source.overlays))}")])
         chain.append(current)
         parent = source.overlays[current].data.get("extends")
         current = str(parent) if parent is not None else None
     return list(reversed(chain))
+
+
+Overrides = dict[str, list[tuple[Layer, dict[str, Any]]]]  # component -> the overlays' values for it, in order
+
+
+def _merge_overlays(
+    source: Source, chain: list[str], settings: dict[str, Any], origins: Origins, problems: list[Problem]
+) -> tuple[dict[str, Location], Overrides]:
+    """Merge the overlay chain's settings; the components it enables (where) and their overriding values."""
+    enabled: dict[str, Location] = {}
+    overrides: Overrides = {}
+    for name in chain:
+        doc = source.overlays[name]
+        layer = Layer(doc, (), f"overlay {name}")
+        merge(settings, origins, {k: v for k, v in doc.data.items() if k not in ("components", "extends")}, layer)
+        for comp, spec in (doc.data.get("components") or {}).items():
+            spec = spec or {}
+            if comp not in source.components:
+                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{did_you_mean(comp, sorted(source.components))}"))
+                continue
+            if spec.get("enabled", True) is False:
+                enabled.pop(comp, None)
+                overrides.pop(comp, None)
+                continue
+            enabled[comp] = doc.locate_key(("components", comp))
+            body = {k: v for k, v in spec.items() if k != "enabled"}
+            overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    return enabled, overrides
 
 
 def resolve(source: Source, env: str, cache: Cache | None = None, release: str | None = None) -> Environment:
@@ -169,25 +135,8 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
     for base in source.bases:
         merge(settings, settings_origins, {k: v for k, v in base.data.items() if k != "releases"}, Layer(base, (), "base"))
         merge(releases, matrix_origins, base.data.get("releases", {}), Layer(base, ("releases",), "base"))
-    enabled: dict[str, Location] = {}
-    overrides: dict[str, list[tuple[Layer, dict[str, Any]]]] = {}
     problems: list[Problem] = []
-    for name in chain:
-        doc = source.overlays[name]
-        layer = Layer(doc, (), f"overlay {name}")
-        merge(settings, settings_origins, {k: v for k, v in doc.data.items() if k not in ("components", "extends")}, layer)
-        for comp, spec in (doc.data.get("components") or {}).items():
-            spec = spec or {}
-            if comp not in source.components:
-                problems.append(Problem(doc.locate_key(("components", comp)), f"unknown component {comp!r}{_suggest(comp, sorted(source.components))}"))
-                continue
-            if spec.get("enabled", True) is False:
-                enabled.pop(comp, None)
-                overrides.pop(comp, None)
-                continue
-            enabled[comp] = doc.locate_key(("components", comp))
-            body = {k: v for k, v in spec.items() if k != "enabled"}
-            overrides.setdefault(comp, []).append((Layer(doc, ("components", comp), f"overlay {name}"), body))
+    enabled, overrides = _merge_overlays(source, chain, settings, settings_origins, problems)
     for key in ("namespace", "openstack_release", "kubernetes_version"):
         if key not in settings:
             where = source.overlays[env].locate(())
@@ -199,7 +148,7 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
     release = str(settings["openstack_release"])
     if release not in releases:
         where = settings_origins.get(("openstack_release",), [Location("base/defaults.yaml", 1, 1)])[-1]
-        raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{_suggest(release, sorted(releases))}")])
+        raise InputError([Problem(where, f"OpenStack release {release!r} is not in the release matrix of base/defaults.yaml{did_you_mean(release, sorted(releases))}")])
     matrix: dict[str, str] = releases[release]["images"]
     environment.image_facts = dict(releases[release].get("facts") or {})
     for comp in _ordered(source, enabled, problems):
@@ -216,15 +165,15 @@ def resolve(source: Source, env: str, cache: Cache | None = None, release: str |
                 origins[("images", container)].append(matrix_origins[(release, "images", ref)][-1])
             elif not any(c in ref for c in "/:@"):
                 where = origins[("images", container)][-1]
-                problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{_suggest(ref, sorted(matrix))}"))
+                problems.append(Problem(where, f"image {ref!r} is neither a reference nor a key of the {release} release matrix{did_you_mean(ref, sorted(matrix))}"))
         schema = component.doc.data.get("values_schema")
         if schema is not None:
             problems.extend(_values_problems(comp, schema, values["values"], origins, component.doc, cache, keys))
         environment.components[comp] = ComponentValues(comp, component.version, component.depends_on, values, origins, keys=keys)
     raise_if_errors(problems)
-    for comp in environment.components.values():
-        deps = [environment.components[d].wave for d in comp.depends_on]
-        comp.wave = 1 + max(deps) if deps else 0
+    for resolved in environment.components.values():
+        deps = [environment.components[d].wave for d in resolved.depends_on]
+        resolved.wave = 1 + max(deps) if deps else 0
     return environment
 
 
@@ -235,7 +184,7 @@ def _ordered(source: Source, enabled: dict[str, Location], problems: list[Proble
         comp = source.components[name]
         for i, dep in enumerate(comp.depends_on):
             if dep not in source.components:
-                problems.append(Problem(comp.doc.locate(("depends_on", i)), f"{name} depends on unknown component {dep!r}{_suggest(dep, sorted(source.components))}"))
+                problems.append(Problem(comp.doc.locate(("depends_on", i)), f"{name} depends on unknown component {dep!r}{did_you_mean(dep, sorted(source.components))}"))
             elif dep not in enabled:
                 problems.append(Problem(enabled[name], f"component {name!r} needs {dep!r}, which this environment does not enable"))
         sorter.add(name, *[d for d in comp.depends_on if d in enabled])
@@ -298,6 +247,12 @@ def _values_problems(
         return [Problem(doc.locate(("values_schema",)), f"values_schema is not a valid JSON Schema: {message}")]
     valid_key = digest("values-valid", json.dumps(schema, sort_keys=True), repr(values))
     if cache is not None and cache.get("schema", valid_key) is not None:
+        return []
+    from ccp_gitops.checks.k8s.fast import certainly_valid, rust_validator
+
+    if certainly_valid(rust_validator(schema), values):  # jsonschema-rs first: valid values need no Python validator
+        if cache is not None:
+            cache.put("schema", valid_key, b"")
         return []
     from jsonschema import Draft202012Validator
 

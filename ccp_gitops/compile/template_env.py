@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from ccp_gitops.compile.bounds import BoundedSandbox, ResourceLimit, bound_filters, join_bounded, time_limit
 from ccp_gitops.compile.precompiled import CatalogueLoader, write_precompiled
+from ccp_gitops.model.errors import CcpError
 from ccp_gitops.model.problems import Location, Problem
 
 # A string matching this is inserted into a manifest as it is; anything else is JSON-quoted,
@@ -191,7 +192,7 @@ def pick(files: dict[str, str], names: list[str], component: str, picked: set[st
     return {n: files[n] for n in names}
 
 
-class TemplateFailure(TemplateError):
+class TemplateFailure(TemplateError, CcpError):
     """Raised by the ``fail()`` template function: the template refuses its input."""
 
 

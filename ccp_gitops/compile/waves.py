@@ -8,7 +8,8 @@ import re
 from enum import IntEnum
 from typing import Any, Iterator, Mapping
 
-from ccp_gitops.compile.assemble import Obj, config_refs, is_smoke_test, pod_spec
+from ccp_gitops.compile.assemble import config_refs, is_smoke_test, pod_spec
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.model.resid import ResId
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from ccp_gitops.compile.assemble import Obj
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.compile.waves import SYNC_WAVE
 from ccp_gitops.delivery.settings import CLUSTER_LABEL, CLUSTERS_DIR, IN_CLUSTER, Delivery, Folder, Target
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 
 API = "argoproj.io/v1alpha1"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ccp_gitops.cache.memo import Emitter, emit_object
-from ccp_gitops.compile.assemble import Obj
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.delivery.argocd import argocd_folders
 from ccp_gitops.delivery.flux import flux_folders
 from ccp_gitops.delivery.settings import Delivery, Folder, folder_files, settings, where
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import InputError, Problem
 from ccp_gitops.model.resid import ResId
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ccp_gitops.compile.assemble import Obj
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.compile.waves import FLUX_PRUNE
 from ccp_gitops.delivery.oci_source import oci_repository
 from ccp_gitops.delivery.settings import CLUSTERS_DIR, Delivery, Folder, Target
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.objects import Obj
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"

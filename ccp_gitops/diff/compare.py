@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from ccp_gitops.cache.disk import Cache
 from ccp_gitops.checks.stage import upgrade_problems_by_component
-from ccp_gitops.compile.parallel import compile_all
-from ccp_gitops.compile.pipeline import Compiled, SessionSpec
+from ccp_gitops.compile.parallel import compile_each_slim
+from ccp_gitops.compile.pipeline import CompiledTree, open_session
+from ccp_gitops.compile.spec import SessionSpec
 from ccp_gitops.diff.impact import lock_waves, object_wave, reruns, restarts, upgrades
 from ccp_gitops.diff.model import DiffError, DiffReport, Endpoint, EnvironmentInfo, ResourceChange, Risk, wave_key
 from ccp_gitops.diff.objects import object_changes, pairs
 from ccp_gitops.diff.risks import risks
 from ccp_gitops.diff.sides import GitRepo, Tree, object_file, parse_objects, read_lock
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Location
-from ccp_gitops.source.inputs import env_name
+from ccp_gitops.source.inputs import env_name, overlay_names
 
 SOURCE_LABEL = "source"
 
 
-def _endpoint(kind: str, rev: str | None, commit: str | None, tree: Tree, lock: dict[str, Any] | None) -> Endpoint:
-    lock = lock or {}
-
+def _endpoint(kind: str, rev: str | None, commit: str | None, tree: Tree, lock: Lock | None) -> Endpoint:
     def text(key: str) -> str | None:
-        value = lock.get(key)
-        return str(value) if value is not None else None
+        return lock.text(key) if lock else None
 
     return Endpoint(
         "source" if kind == "source" else "rev",
@@ -53,7 +50,8 @@ def compare_env(
         if repo is not None:
             repo.read(tree, [tree.lock_path] + [p for p in wanted if p in tree.blobs])
     old_lock, new_lock = read_lock(old), read_lock(new)
-    namespace = str((new_lock or old_lock or {}).get("namespace") or "")
+    either = new_lock or old_lock
+    namespace = either.namespace if either else ""
     old_objs = parse_objects(old, [p for p in wanted if p in old.blobs], namespace)
     new_objs = parse_objects(new, [p for p in wanted if p in new.blobs], namespace)
     changed = pairs(old_objs, new_objs)
@@ -86,23 +84,19 @@ def compare_env(
 
 def source_envs(source_dir: Path) -> list[str]:
     """Every overlay of a source tree (the default environments of a source diff)."""
-    overlays = source_dir / "overlays"
-    if not overlays.is_dir():
-        return []
-    return sorted(p.name for p in overlays.iterdir() if (p / "env.yaml").is_file())
+    return overlay_names(source_dir)
 
 
-def diff_source(
-    source_dir: Path, names: list[str], repo_path: Path, from_rev: str | None = None, cache: Cache | None = None, jobs: int = 1
-) -> DiffReport:
-    """Compile ``names`` (default: every overlay) and compare with the env repo (the delivery branch, or ``from_rev``)."""
-    compiled = compile_all(source_dir, names or source_envs(source_dir), cache=cache, jobs=jobs, keep_objects=False)
+def diff_source(spec: SessionSpec, names: list[str], repo_path: Path, from_rev: str | None = None) -> DiffReport:
+    """Compile ``names`` (default: every overlay) as ``spec`` says and compare with the env repo (the delivery branch, or ``from_rev``)."""
+    session = open_session(spec)
+    compiled = list(compile_each_slim(session, [env_name(n) for n in names or source_envs(spec.source_dir)], spec.jobs))
     repo = GitRepo(repo_path)
     fixed = repo.resolve(from_rev) if from_rev is not None else None
     listings: dict[str, dict[str, Tree]] = {}
     report = DiffReport()
     for item in compiled:
-        rev = from_rev if from_rev is not None else str(item.env.delivery.get("branch", "main"))
+        rev = from_rev if from_rev is not None else item.delivery.branch
         commit = fixed if fixed is not None else repo.branch(rev)
         root = item.tree.root
         if commit is not None and commit not in listings:
@@ -115,15 +109,15 @@ def diff_source(
         report.risks.extend(_option_risks(item, read_lock(old)))
         from ccp_gitops.diff.phases import release_change  # compiles the phases: loaded only for a diff
 
-        phases, refusals = release_change(SessionSpec(source_dir, cache=cache), item.env, read_lock(old))
+        phases, refusals = release_change(session, item.env, read_lock(old))
         report.phases.extend(phases)
         report.risks.extend(refusals)
     return report
 
 
-def _option_risks(item: Compiled, old_lock: dict[str, Any] | None) -> list[Risk]:
+def _option_risks(item: CompiledTree, old_lock: Lock | None) -> list[Risk]:
     """Options the source sets that the new OpenStack release removed or deprecated."""
-    old_release = str((old_lock or {}).get("openstack_release") or item.env.release)
+    old_release = (old_lock.release if old_lock else None) or item.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in item.env.components}
     return [
         Risk(item.env.name, component, "medium", "openstack-option-release", f"{problem.location}: {problem.message}", None, item.env.components[component].wave)

@@ -8,6 +8,7 @@ from typing import Any
 from ccp_gitops.compile.assemble import CONFIG_DIGEST, CONFIG_FILES, JOB_BASE_NAME, pod_spec
 from ccp_gitops.diff.model import Cause, CauseKind, ComponentUpgrade, FieldChange, ImageChange, ReleaseChange, Rerun, Restart
 from ccp_gitops.diff.objects import Pair, ParsedObj, field_changes, format_path, iter_containers
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.resid import ResId
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
@@ -26,13 +27,13 @@ KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 MAX_PATHS = 3
 
 
-def lock_waves(*locks: dict[str, Any] | None) -> dict[str, int]:
+def lock_waves(*locks: Lock | None) -> dict[str, int]:
     """component -> wave, from the lock files (later locks win)."""
     waves: dict[str, int] = {}
     for lock in locks:
-        for name, comp in ((lock or {}).get("components") or {}).items():
-            if isinstance(comp, dict) and isinstance(comp.get("wave"), int):
-                waves[str(name)] = comp["wave"]
+        for name, comp in (lock.components if lock else {}).items():
+            if comp.wave is not None:
+                waves[name] = comp.wave
     return waves
 
 
@@ -195,11 +196,6 @@ def reruns(env: str, changed: list[Pair], waves: dict[str, int]) -> list[Rerun]:
     return [r for _, r in sorted(out, key=lambda kv: kv[0])]
 
 
-def _lock_components(lock: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    comps = (lock or {}).get("components") or {}
-    return {str(k): v for k, v in comps.items() if isinstance(v, dict)}
-
-
 def _images_from_objects(changed: list[Pair]) -> dict[str, list[ImageChange]]:
     """component -> image changes seen in changed workloads (used when a side has no lock file)."""
     out: dict[str, list[ImageChange]] = {}
@@ -219,28 +215,28 @@ def _images_from_objects(changed: list[Pair]) -> dict[str, list[ImageChange]]:
 
 
 def upgrades(
-    env: str, old_lock: dict[str, Any] | None, new_lock: dict[str, Any] | None, changed: list[Pair], waves: dict[str, int]
+    env: str, old_lock: Lock | None, new_lock: Lock | None, changed: list[Pair], waves: dict[str, int]
 ) -> tuple[list[ReleaseChange], list[ComponentUpgrade]]:
     """The release change and per-component version/image changes (components on both sides)."""
     releases: list[ReleaseChange] = []
-    old_release, new_release = (old_lock or {}).get("openstack_release"), (new_lock or {}).get("openstack_release")
+    old_release, new_release = (old_lock.release if old_lock else None), (new_lock.release if new_lock else None)
     if old_release and new_release and old_release != new_release:
-        releases.append(ReleaseChange(env, str(old_release), str(new_release)))
+        releases.append(ReleaseChange(env, old_release, new_release))
     out: list[ComponentUpgrade] = []
     if old_lock is None or new_lock is None:
         for comp, images in sorted(_images_from_objects(changed).items()):
             out.append(ComponentUpgrade(env, comp, waves.get(comp), None, None, images))
         return releases, sorted(out, key=lambda u: order_key(u.wave, u.component, None, ResId("", "", "", "")))
-    old_comps, new_comps = _lock_components(old_lock), _lock_components(new_lock)
+    old_comps, new_comps = old_lock.components, new_lock.components
     for comp in sorted(set(old_comps) & set(new_comps)):
         before, after = old_comps[comp], new_comps[comp]
-        old_images, new_images = before.get("images") or {}, after.get("images") or {}
+        old_images, new_images = before.images, after.images
         images = []
         for name in sorted(set(old_images) | set(new_images)):
             a, b = old_images.get(name), new_images.get(name)
             if a != b:
                 images.append(ImageChange(name, "add" if a is None else "remove" if b is None else "change", a, b))
-        old_version, new_version = before.get("version"), after.get("version")
+        old_version, new_version = before.version, after.version
         if images or old_version != new_version:
             out.append(ComponentUpgrade(env, comp, waves.get(comp), old_version, new_version, images))
     return releases, sorted(out, key=lambda u: order_key(u.wave, u.component, None, ResId("", "", "", "")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ccp_gitops.model.errors import CcpError
 from ccp_gitops.model.resid import ResId
 
 Op = Literal["add", "remove", "change"]
@@ -16,7 +17,7 @@ FileFormat = Literal["ini", "text", "binary"]
 SEVERITY_ORDER = {"high": 0, "medium": 1}
 
 
-class DiffError(Exception):
+class DiffError(CcpError):
     """The diff cannot run: unknown revision, unknown environment, no env repo."""
 
 

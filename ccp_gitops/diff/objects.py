@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ccp_gitops.diff.config import compare_data, mask_credentials, mask_line
 from ccp_gitops.diff.model import FieldChange, FileChange, Op
+from ccp_gitops.model.paths import dotted_path
 from ccp_gitops.model.resid import ResId
 
 Keys = tuple[str | int, ...]
@@ -66,18 +67,7 @@ def is_secret_path(rid: ResId, keys: Keys) -> bool:
 
 def format_path(keys: Keys) -> str:
     """``spec.template.spec.containers[api].image``; odd keys as ``annotations["a.b/c"]``."""
-    out = ""
-    for key in keys:
-        if isinstance(key, int):
-            out += f"[{key}]"
-        elif key.startswith("\0"):
-            item = key[1:]
-            out += f"[{item}]" if _PLAIN_ITEM.match(item) else f"[{_quote(item)}]"
-        elif _PLAIN_KEY.match(key):
-            out += f".{key}" if out else key
-        else:
-            out += f"[{_quote(key)}]"
-    return out
+    return dotted_path(keys, _PLAIN_KEY, _quote, _PLAIN_ITEM)
 
 
 def _quote(text: str) -> str:
@@ -134,28 +124,12 @@ class _Walker:
         if old == new or keys in self.skip:
             return
         if isinstance(old, dict) and isinstance(new, dict):
-            for key in [*old, *(k for k in new if k not in old)]:
-                here = keys + (str(key),)
-                if here in self.skip:
-                    continue
-                if key not in new:
-                    self.emit(here, "remove", old[key], None)
-                elif key not in old:
-                    self.emit(here, "add", None, new[key])
-                else:
-                    self.walk(old[key], new[key], here)
+            self._walk_mappings(old, new, keys, str)
             return
         if isinstance(old, list) and isinstance(new, list) and not is_secret_path(self.rid, keys):
             old_keyed, new_keyed = _keyed(old), _keyed(new)
             if old_keyed is not None and new_keyed is not None:
-                for name in [*old_keyed, *(n for n in new_keyed if n not in old_keyed)]:
-                    here = keys + ("\0" + name,)
-                    if name not in new_keyed:
-                        self.emit(here, "remove", old_keyed[name], None)
-                    elif name not in old_keyed:
-                        self.emit(here, "add", None, new_keyed[name])
-                    else:
-                        self.walk(old_keyed[name], new_keyed[name], here)
+                self._walk_mappings(old_keyed, new_keyed, keys, lambda name: "\0" + name)  # a named list item
                 return
             if len(old) == len(new):
                 for index, (a, b) in enumerate(zip(old, new)):
@@ -163,6 +137,19 @@ class _Walker:
                 return
         self.emit(keys, "change", old, new)
 
+
+    def _walk_mappings(self, old: dict[Any, Any], new: dict[Any, Any], keys: Keys, key: Callable[[Any], str]) -> None:
+        """Removed, added (after the old keys, in the new order) and common keys of two mappings."""
+        for name in [*old, *(k for k in new if k not in old)]:
+            here = keys + (key(name),)
+            if here in self.skip:
+                continue
+            if name not in new:
+                self.emit(here, "remove", old[name], None)
+            elif name not in old:
+                self.emit(here, "add", None, new[name])
+            else:
+                self.walk(old[name], new[name], here)
 
 def field_changes(rid: ResId, old: Any, new: Any, skip: frozenset[Keys] = frozenset(), base: Keys = ()) -> list[FieldChange]:
     """The changed fields between two trees (paths start at ``base``), secrets redacted."""

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from ccp_gitops.compile.emit import load_all
+from ccp_gitops.compile.pipeline import Compiled, Session
 from ccp_gitops.diff.impact import lock_waves, reruns, restarts
+from ccp_gitops.diff.model import Change, DiffReport, PhaseSummary, Rerun, ResourceChange, Restart, Risk, Severity
 from ccp_gitops.diff.objects import pairs
-from ccp_gitops.diff.risks import risks
-from ccp_gitops.diff.model import Change, DiffReport, PhaseSummary, ResourceChange, Restart, Rerun, Risk, Severity
-from ccp_gitops.diff.sides import Tree, parse_objects, read_lock
 from ccp_gitops.diff.render.text import cause_text, rollout, rollout_head
-from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+from ccp_gitops.diff.risks import risks
+from ccp_gitops.diff.sides import Tree, parse_objects, read_lock
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import Problem
-from ccp_gitops.compile.resolve import Environment
-from ccp_gitops.upgrade.compile import compile_phase, render_sides
+from ccp_gitops.upgrade.compile import OldSide, compile_phase, render_sides
 from ccp_gitops.upgrade.phases import LAST, PHASES, Phase
 from ccp_gitops.upgrade.rules import PATH_RULE
 from ccp_gitops.upgrade.state import UpgradeState
+
+Parse = Callable[[str], list[Any]]
 
 SOURCES = (
     "nova doc/source/admin/upgrades.rst",
@@ -82,13 +86,15 @@ def _notes(env: Environment, number: int, diff: DiffReport) -> list[Risk]:
     return notes
 
 
-def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, bytes]) -> DiffReport:
-    """What one phase's tree changes from the tree before it: objects, restarts, reruns, risks."""
+def _phase_diff(env: str, root: str, before: dict[str, bytes], after: dict[str, bytes], parse: Parse) -> DiffReport:
+    """What one phase's tree changes from the tree before it: objects, restarts, reruns, risks (``parse``: see
+    ``parse_objects``; a phase's new files are the next phase's old ones)."""
     old, new = Tree.from_files(root, "before", before), Tree.from_files(root, "after", after)
     differing = sorted(p for p in set(old.blobs) | set(new.blobs) if old.blobs.get(p) != new.blobs.get(p))
     old_lock, new_lock = read_lock(old), read_lock(new)
-    namespace = str((new_lock or old_lock or {}).get("namespace") or "")
-    changed = pairs(parse_objects(old, differing, namespace), parse_objects(new, differing, namespace))
+    either = new_lock or old_lock
+    namespace = either.namespace if either else ""
+    changed = pairs(parse_objects(old, differing, namespace, parse), parse_objects(new, differing, namespace, parse))
     waves = lock_waves(old_lock, new_lock)
     report = DiffReport()
     for pair in changed:
@@ -106,13 +112,18 @@ def upgrade_plan(session: Session, name: str, old: str, new: str) -> UpgradePlan
 
     first = UpgradeState(old, new, 1)
     sides = render_sides(session, name, first)
+    old_side = OldSide(sides.old_env, sides.old)
     baseline = _tree_files(session, name, sides.old_env, sides.old)
     phases: list[PhaseReport] = []
     before = baseline
+
+    def parse(text: str) -> list[Any]:
+        return session.memo.documents(text, load_all)
+
     for spec in PHASES:
-        compiled = compile_phase(session, name, UpgradeState(old, new, spec.number))
+        compiled = compile_phase(session, name, UpgradeState(old, new, spec.number), old_side)
         after = _objects_only(compiled.tree.files, compiled.tree.root)
-        diff = _phase_diff(name, compiled.tree.root, before, after)
+        diff = _phase_diff(name, compiled.tree.root, before, after, parse)
         phases.append(PhaseReport(name, spec, diff, _notes(sides.new_env, spec.number, diff)))
         before = after
     options = [p for p in upgrade_problems(sides.new_env, old, _docs(sides.new_env))]
@@ -174,13 +185,14 @@ def summaries(plan: UpgradePlan) -> list[PhaseSummary]:
     return out
 
 
-def release_change(spec: SessionSpec, env: Environment, lock: dict[str, Any] | None) -> tuple[list[PhaseSummary], list[Risk]]:
+def release_change(session: Session, env: Environment, lock: Lock | None) -> tuple[list[PhaseSummary], list[Risk]]:
     """When the source changes the release ``env`` runs (per ``lock``): the phases of that upgrade, or why
-    it would be refused (a high risk), or that an upgrade is still under way."""
+    it would be refused (a high risk), or that an upgrade is still under way. ``session`` is the one that
+    compiled ``env`` (its renders, checks and emitted objects serve the phases too)."""
     from ccp_gitops.upgrade.guard import start_problems
     from ccp_gitops.upgrade.state import deployed
 
-    current = deployed(lock)
+    current = deployed(lock.raw if lock is not None else None)
     if current.in_progress and current.upgrade is not None:
         message = f"{current.upgrade.label}: compile refuses; continue with `ccp-gitops upgrade env/{env.name} --next`"
         return [], [_risk(env.name, "", "upgrade-in-progress", message, "high")]
@@ -189,5 +201,4 @@ def release_change(spec: SessionSpec, env: Environment, lock: dict[str, Any] | N
     problems = start_problems(env, current, env.release)
     if problems:
         return [], [_risk(env.name, "", "unsupported-upgrade", f"{p.location}: {p.message}", "high") for p in problems]
-    session = spec.open()
     return summaries(upgrade_plan(session, env.name, current.running, env.release)), []

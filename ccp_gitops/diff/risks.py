@@ -8,6 +8,7 @@ from typing import Any
 from ccp_gitops.diff.impact import object_wave, order_key
 from ccp_gitops.diff.model import SEVERITY_ORDER, Risk, Severity
 from ccp_gitops.diff.objects import Pair
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.resid import ResId
 
 SELECTOR_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "ReplicaSet")}
@@ -127,7 +128,7 @@ def _secret_risks(pair: Pair) -> list[tuple[Severity, str, str]]:
 
 
 def risks(
-    env: str, changed: list[Pair], old_lock: dict[str, Any] | None, new_lock: dict[str, Any] | None, waves: dict[str, int]
+    env: str, changed: list[Pair], old_lock: Lock | None, new_lock: Lock | None, waves: dict[str, int]
 ) -> list[Risk]:
     """Every risky change in one environment, most severe first, then in apply order."""
     found: list[tuple[tuple[Any, ...], Risk]] = []
@@ -153,11 +154,11 @@ def risks(
             add(pair, pair.component, "medium", "scale-to-zero", f"replicas {_replicas(pair.old.body)} -> 0: the {pair.id.kind} stops serving", wave)
         for severity, rule, message in _secret_risks(pair):
             add(pair, pair.component, severity, rule, message, wave)
-    old_comps = (old_lock or {}).get("components") or {}
-    new_comps = (new_lock or {}).get("components") or {}
+    old_comps = old_lock.components if old_lock else {}
+    new_comps = new_lock.components if new_lock else {}
     if new_lock is not None:
         for name in sorted(set(old_comps) - set(new_comps)):
-            dependents = sorted(c for c, spec in old_comps.items() if name in ((spec or {}).get("depends_on") or []))
+            dependents = sorted(c for c, spec in old_comps.items() if name in spec.depends_on)
             if not dependents:
                 continue
             remaining = [d for d in dependents if d in new_comps]

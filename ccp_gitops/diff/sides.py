@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -16,16 +15,13 @@ from ccp_gitops.compile.emit import load_all
 from ccp_gitops.compile.layout import LOCK_FILE
 from ccp_gitops.diff.model import DiffError
 from ccp_gitops.diff.objects import ParsedObj
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.model.resid import ResId
+from ccp_gitops.repo.commit import blob_sha
 
 KUSTOMIZE_CONFIG_API = "kustomize.config.k8s.io/"
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def blob_id(data: bytes) -> str:
-    """The git blob id of ``data`` (what ``git hash-object`` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
@@ -39,7 +35,7 @@ class Tree:
 
     @classmethod
     def from_files(cls, root: str, label: str, files: dict[str, bytes]) -> Tree:
-        return cls(root, label, {p: blob_id(d) for p, d in files.items()}, dict(files))
+        return cls(root, label, {p: blob_sha(d).hex() for p, d in files.items()}, dict(files))
 
     @property
     def exists(self) -> bool:
@@ -109,7 +105,7 @@ class GitRepo:
             pos = header_end + 1 + size + 1
 
 
-def read_lock(tree: Tree) -> dict[str, Any] | None:
+def read_lock(tree: Tree) -> Lock | None:
     """The lock file of a side (must already be read), or None."""
     raw = tree.data.get(tree.lock_path)
     if raw is None:
@@ -118,7 +114,7 @@ def read_lock(tree: Tree) -> dict[str, Any] | None:
         lock = json.loads(raw)
     except ValueError as exc:
         raise InputError([Problem(Location(f"{tree.label}:{tree.lock_path}", 1, 1), f"lock file is not valid JSON: {exc}")]) from None
-    return lock if isinstance(lock, dict) else None
+    return Lock.of(lock) if isinstance(lock, dict) else None
 
 
 def object_file(tree: Tree, path: str) -> bool:
@@ -130,8 +126,12 @@ def object_file(tree: Tree, path: str) -> bool:
     return path.startswith(tree.root + "/") and path.endswith(YAML_SUFFIXES)
 
 
-def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, ParsedObj]:
-    """The objects in ``paths`` of ``tree`` keyed by ResId; bad YAML is an InputError naming the file."""
+def parse_objects(
+    tree: Tree, paths: list[str], namespace: str, parse: Callable[[str], list[Any]] = load_all
+) -> dict[ResId, ParsedObj]:
+    """The objects in ``paths`` of ``tree`` keyed by ResId; bad YAML is an InputError naming the file.
+
+    ``parse`` reads a file's YAML stream (a memo of it serves files both sides of several diffs hold)."""
     objects: dict[ResId, ParsedObj] = {}
     problems: list[Problem] = []
     for path in paths:
@@ -140,7 +140,7 @@ def parse_objects(tree: Tree, paths: list[str], namespace: str) -> dict[ResId, P
             continue
         where = f"{tree.label}:{path}"
         try:
-            docs = load_all(raw.decode("utf-8"))
+            docs = parse(raw.decode("utf-8"))
         except UnicodeDecodeError:
             problems.append(Problem(Location(where, 0, 0), "not UTF-8 text"))
             continue

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
 
+from ccp_gitops.model.errors import EXIT_INPUT, CcpError
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -50,12 +52,33 @@ def warning(path: str, line: int, col: int, message: str) -> Problem:
     return Problem(Location(path, line, col), message, Severity.WARNING)
 
 
-class InputError(Exception):
+class InputError(CcpError):
     """Raised at a stage boundary when the input has errors; carries every problem found."""
+
+    exit_code = EXIT_INPUT
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def report(self) -> list[str]:
+        """One line per problem, then how many were errors: nothing was written."""
+        errors = sum(1 for p in self.problems if p.is_error)
+        return [*map(str, self.problems), f"ccp-gitops: {errors} error(s); nothing was written"]
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word`` (difflib's ratio at least 0.6), for a "did you mean" hint; None if none is."""
+    import difflib  # only when a problem is being described
+
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the choice most like ``word``, or an empty string."""
+    close = closest(word, choices)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def raise_if_errors(problems: Iterable[Problem]) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ccp_gitops.compile.layout import LOCK_FILE, bundle_layer
-from ccp_gitops.repo.commit import EnvRepo, RepoError, open_repo, read_files
+from ccp_gitops.model.errors import EXIT_INPUT, CcpError
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.oci.image import (
     CREATED,
     FLUX_CONFIG_MEDIA_TYPE,
@@ -25,15 +26,18 @@ from ccp_gitops.oci.image import (
     read_layout,
     write_layout,
 )
+from ccp_gitops.repo.commit import EnvRepo, RepoError, open_repo, read_files
 from ccp_gitops.source.inputs import env_name
 from ccp_gitops.source.tree import DNS_LABEL
 
 
-class BundleInputError(Exception):
+class BundleInputError(CcpError):
     """Bad input to ``bundle``: unknown env or revision, unusable output directory, bad tag."""
 
+    exit_code = EXIT_INPUT
 
-class BundleMismatch(Exception):
+
+class BundleMismatch(CcpError):
     """The env folder at that commit is not what its lock says the compiler wrote."""
 
 
@@ -130,24 +134,25 @@ def build_bundle(snapshot: EnvCommit, tag: str | None = None, source: str | None
     if raw_lock is None:
         raise BundleInputError(f"{lock_path} is missing at {snapshot.rev}: not a folder written by ccp-gitops compile")
     try:
-        lock: Any = json.loads(raw_lock)
+        raw: Any = json.loads(raw_lock)
     except ValueError:
         raise BundleMismatch(f"{lock_path} at {snapshot.rev} is not valid JSON") from None
-    if not isinstance(lock, dict):
+    if not isinstance(raw, dict):
         raise BundleMismatch(f"{lock_path} at {snapshot.rev} is not a JSON object")
-    record: dict[str, Any] = lock.get("bundle") or {}
+    lock = Lock.of(raw)
+    record = lock.bundle
     tag = tag or default_tag(snapshot.env, snapshot.commit)
     check_tag(tag)
     source = source or record.get("source")
     if not source:
         raise BundleInputError(f"{lock_path} records no source URL: pass --source URL")
     layer = bundle_layer(snapshot.files, root)
-    recorded = (record.get("layer") or {}).get("digest")
+    recorded = lock.bundle_layer_digest
     if recorded is not None and recorded != layer.digest:
         raise BundleMismatch(
             f"{root} at {snapshot.rev} gives content layer {layer.digest} but its lock records {recorded}: "
             f"the folder was edited after compile, or compiled by another ccp-gitops version "
-            f"(lock: {lock.get('compiler_version', '?')}); recompile it, then bundle"
+            f"(lock: {lock.text('compiler_version') or '?'}); recompile it, then bundle"
         )
     config = Blob(FLUX_CONFIG_MEDIA_TYPE, raw_lock, {TITLE: lock_path})
     revision = flux_revision(snapshot.commit, record.get("branch"))
@@ -208,10 +213,10 @@ def read_bundle(layout: Path, tag: str | None = None) -> dict[str, bytes]:
     lock_path = artifact.config.annotations.get(TITLE, "")
     if artifact.config.media_type == FLUX_CONFIG_MEDIA_TYPE and lock_path.endswith("/" + LOCK_FILE):
         try:
-            lock = json.loads(artifact.config.data)
+            raw = json.loads(artifact.config.data)
         except ValueError:
             raise LayoutError(f"{layout}: config {artifact.config.digest} is not a JSON lock") from None
-        recorded = ((lock.get("bundle") or {}).get("layer") or {}).get("digest") if isinstance(lock, dict) else None
+        recorded = Lock.of(raw).bundle_layer_digest if isinstance(raw, dict) else None
         if recorded is not None and recorded != layers[0].digest:
             raise LayoutError(f"{layout}: its lock records layer {recorded} but the manifest holds {layers[0].digest}")
         if lock_path in files or lock_path.startswith("/") or ".." in lock_path.split("/"):

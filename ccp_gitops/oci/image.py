@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
+from ccp_gitops.model.errors import CcpError
+
 LAYOUT_VERSION = "1.0.0"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -37,7 +39,7 @@ DIR_MODE = 0o755
 STORED_BLOCK = 0xFFFF
 
 
-class LayoutError(Exception):
+class LayoutError(CcpError):
     """An OCI layout is missing, malformed, or does not match its own digests."""
 
 

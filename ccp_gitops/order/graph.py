@@ -7,16 +7,17 @@ import subprocess
 from typing import Any
 
 from ccp_gitops.compile.layout import mermaid_waves
-from ccp_gitops.compile.resolve import Environment
+from ccp_gitops.model.environment import Environment
+from ccp_gitops.model.errors import CcpError
 
 DOT_TIMEOUT_SECONDS = 60
 
 
-class GraphvizMissing(Exception):
+class GraphvizMissing(CcpError):
     """The ``dot`` program of Graphviz is not on PATH."""
 
 
-class GraphvizFailed(Exception):
+class GraphvizFailed(CcpError):
     """``dot`` ran and failed."""
 
 

@@ -15,12 +15,14 @@ from ccp_gitops.compile.emit import load_all
 from ccp_gitops.compile.layout import KUSTOMIZATION, LOCK_FILE
 from ccp_gitops.compile.waves import mermaid_waves
 from ccp_gitops.delivery.settings import BOOTSTRAP_DIR, CLUSTER_LABEL, DELIVERY_DIR
+from ccp_gitops.model.errors import CcpError
+from ccp_gitops.model.lock import Lock
 from ccp_gitops.order.apply_order import argo_sync_order, argo_wave, flux_apply_stages
 
 ENGINE_TITLES = {"argocd": "Argo CD", "flux": "Flux"}
 
 
-class PlanError(Exception):
+class PlanError(CcpError):
     """The tree is not what ccp-gitops writes (a missing file, a broken reference)."""
 
 
@@ -168,13 +170,17 @@ def build_plan(files: Mapping[str, bytes], env: str, engines: list[str] | None =
     root = f"env/{env}"
     if f"{root}/{LOCK_FILE}" not in files:
         raise PlanError(f"{root}/{LOCK_FILE}: missing from the tree; compile env/{env} first")
-    lock = json.loads(files[f"{root}/{LOCK_FILE}"])
+    lock = Lock.read(files[f"{root}/{LOCK_FILE}"])
+    if lock is None:
+        raise PlanError(f"{root}/{LOCK_FILE}: not a JSON object; compile env/{env} again")
     waves: dict[int, list[str]] = {}
     edges: list[tuple[str, str]] = []
-    for name, comp in lock["components"].items():
-        waves.setdefault(int(comp["wave"]), []).append(name)
-        edges.extend((str(dep), name) for dep in comp["depends_on"])
-    plan = Plan(env, str(lock["namespace"]), {w: sorted(n) for w, n in sorted(waves.items())}, sorted(edges))
+    for name, comp in lock.components.items():
+        if comp.wave is None:
+            raise PlanError(f"{root}/{LOCK_FILE}: component {name} has no wave; compile env/{env} again")
+        waves.setdefault(comp.wave, []).append(name)
+        edges.extend((dep, name) for dep in comp.depends_on)
+    plan = Plan(env, lock.namespace, {w: sorted(n) for w, n in sorted(waves.items())}, sorted(edges))
     present = [e for e in ENGINE_TITLES if f"{root}/{DELIVERY_DIR}/{e}/{KUSTOMIZATION}" in files]
     for engine in engines if engines is not None else present:
         if engine not in present:

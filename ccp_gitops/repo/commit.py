@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import struct
-import time
 import subprocess
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Union
+
+from ccp_gitops.model.errors import CcpError
 
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -30,7 +30,7 @@ _PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}
 Tree = dict[str, Union[bytes, "Tree"]]  # name -> binary sha of a blob, or a subtree
 
 
-class RepoError(Exception):
+class RepoError(CcpError):
     """The env repo is in a state we must not touch (dirty, moved concurrently, not a repo)."""
 
 
@@ -90,7 +90,7 @@ class CommitResult:
         return self.new is not None and self.new != self.old
 
 
-def _as_env_repo(repo: RepoLike) -> EnvRepo:
+def as_env_repo(repo: RepoLike) -> EnvRepo:
     if isinstance(repo, EnvRepo):
         return repo
     work = repo.working_tree_dir
@@ -129,7 +129,7 @@ def open_repo(path: Path, create: bool = True) -> EnvRepo:
 
 
 def branch_head(repo: RepoLike, branch: str) -> str | None:
-    proc = _as_env_repo(repo).run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+    proc = as_env_repo(repo).run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
     if proc.returncode != 0:
         return None
     return proc.stdout.decode().strip() or None
@@ -137,7 +137,7 @@ def branch_head(repo: RepoLike, branch: str) -> str | None:
 
 def tree_entries(repo: RepoLike, rev: str, prefixes: list[str]) -> dict[str, str]:
     """path -> blob id of every file under ``prefixes`` at ``rev`` (one ``ls-tree``, no blob read)."""
-    proc = _as_env_repo(repo).run("ls-tree", "-r", "-z", rev, "--", *prefixes, check=False)
+    proc = as_env_repo(repo).run("ls-tree", "-r", "-z", rev, "--", *prefixes, check=False)
     if proc.returncode != 0:
         return {}
     out: dict[str, str] = {}
@@ -152,7 +152,7 @@ def read_blobs(repo: RepoLike, names: list[str]) -> list[bytes | None]:
     """The contents of ``names`` (blob ids or ``rev:path``), in one ``cat-file --batch``; None for a missing one."""
     if not names:
         return []
-    proc = _as_env_repo(repo).run("cat-file", "--batch", data="\n".join(names).encode() + b"\n")
+    proc = as_env_repo(repo).run("cat-file", "--batch", data="\n".join(names).encode() + b"\n")
     out, pos = proc.stdout, 0
     found: list[bytes | None] = []
     for _ in names:
@@ -176,9 +176,14 @@ def read_files(repo: RepoLike, rev: str, prefix: str) -> dict[str, bytes]:
     return {path: data for path, data in zip(entries, blobs) if data is not None}
 
 
+def object_id(kind: bytes, data: bytes) -> bytes:
+    """The binary git object id of an object of type ``kind`` (blob, tree, commit) holding ``data``."""
+    return hashlib.sha1(kind + b" %d\0" % len(data) + data).digest()
+
+
 def blob_sha(data: bytes) -> bytes:
-    """The binary git object id of a blob of ``data``."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).digest()
+    """The binary git object id of a blob of ``data`` (``git hash-object`` prints its hex)."""
+    return object_id(b"blob", data)
 
 
 @dataclass
@@ -189,7 +194,7 @@ class _Pending:
     known: set[bytes] = field(default_factory=set)  # ids the repository already holds
 
     def add(self, kind: bytes, data: bytes) -> bytes:
-        sha = hashlib.sha1(kind + b" %d\0" % len(data) + data).digest()
+        sha = object_id(kind, data)
         if sha not in self.known:
             self.objects.setdefault(sha, (kind, data))
         return sha
@@ -270,46 +275,11 @@ def _read_tree(repo: EnvRepo, rev: str, known: set[bytes]) -> Tree:
     return root
 
 
-def commit_files(
-    repo: RepoLike,
-    branch: str,
-    replace: dict[str, dict[str, bytes]],
-    message: str,
-    base_branch: str | None = None,
-    retries: int = 0,
-) -> CommitResult:
-    """Replace each folder in ``replace`` (prefix -> path -> bytes) by the given files; commit; CAS the ref.
+def write_commit(env_repo: EnvRepo, start: str | None, replace: dict[str, dict[str, bytes]], message: str) -> str | None:
+    """Write a commit on top of ``start`` with each folder in ``replace`` (prefix -> path -> bytes) replaced by the given files.
 
-    ``base_branch`` starts a new ``branch`` from another branch's head (for review branches).
-    When the branch moved meanwhile (another writer's compare-and-swap won), the commit is made
-    again on top of the new head, at most ``retries`` times: the folders in ``replace`` are
-    replaced as a whole, so writers of disjoint folders (the shards of a fleet) all land, one
-    after another, in a linear history.
+    Nothing is published: the branch is moved by ``update_ref``. None when the tree is that of ``start``.
     """
-    from ccp_gitops.repo.worktree import checked_out, recover_work_tree, refuse_dirty, refuse_locks
-
-    env_repo = _as_env_repo(repo)
-    with_work_tree = checked_out(env_repo, branch)
-    if with_work_tree:
-        recover_work_tree(env_repo, branch)
-        refuse_dirty(env_repo)
-    refuse_locks(env_repo, branch)
-    for attempt in range(retries + 1):
-        try:
-            result = _commit_once(env_repo, branch, replace, message, base_branch, with_work_tree)
-            return CommitResult(result.branch, result.old, result.new, attempt)
-        except BranchMoved:
-            if attempt == retries:
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # desynchronise writers that collided
-    raise AssertionError("unreachable")
-
-
-def _commit_once(
-    env_repo: EnvRepo, branch: str, replace: dict[str, dict[str, bytes]], message: str, base_branch: str | None, with_work_tree: bool
-) -> CommitResult:
-    old = branch_head(env_repo, branch)
-    start = old if old is not None else (branch_head(env_repo, base_branch) if base_branch else None)
     pending = _Pending()
     root: Tree = _read_tree(env_repo, start, pending.known) if start else {}
     for prefix, files in replace.items():
@@ -332,33 +302,23 @@ def _commit_once(
     _flush(env_repo, pending)
     tree = _write_tree(env_repo, root).hex()
     if start is not None and env_repo.text("rev-parse", f"{start}^{{tree}}") == tree:
-        if old is None:  # new branch with no change: still create it at the base
-            _update_ref(env_repo, branch, start, None)
-            return CommitResult(branch, None, start)
-        return CommitResult(branch, old, None)
+        return None
     env = {**os.environ}
     env.setdefault("GIT_AUTHOR_NAME", "ccp-gitops")
     env.setdefault("GIT_AUTHOR_EMAIL", "ccp-gitops@localhost")
     env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])
     env.setdefault("GIT_COMMITTER_EMAIL", env["GIT_AUTHOR_EMAIL"])
     args = ["commit-tree", tree] + (["-p", start] if start else [])
-    new = env_repo.run(*args, data=message.encode(), env=env).stdout.decode().strip()
-    from ccp_gitops.repo.worktree import begin_update, finish_update
-
-    if with_work_tree:
-        begin_update(env_repo, new)
-    _update_ref(env_repo, branch, new, old)
-    if with_work_tree:
-        finish_update(env_repo, branch, old, new)
-    return CommitResult(branch, old, new)
+    return env_repo.run(*args, data=message.encode(), env=env).stdout.decode().strip()
 
 
 def create_branch(repo: RepoLike, branch: str, commit: str) -> None:
     """Create ``branch`` at ``commit``; it must not exist yet (compare-and-swap)."""
-    _update_ref(_as_env_repo(repo), branch, commit, None)
+    update_ref(as_env_repo(repo), branch, commit, None)
 
 
-def _update_ref(repo: EnvRepo, branch: str, new: str, old: str | None) -> None:
+def update_ref(repo: EnvRepo, branch: str, new: str, old: str | None) -> None:
+    """Move ``branch`` from ``old`` (None: it must not exist) to ``new``, or raise BranchMoved."""
     proc = repo.run("update-ref", "-m", "ccp-gitops compile", f"refs/heads/{branch}", new, old or ZERO, check=False)
     if proc.returncode != 0:
         current = branch_head(repo, branch)

@@ -1,32 +1,32 @@
-"""Write stage: compare compiled trees with the env repo, summarise, and commit them in one step."""
+"""Write stage: compile, plan the commit against the env repo (``plan_commit``), then ``apply`` it in one step."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ccp_gitops import __version__
-from ccp_gitops.cache.disk import Cache
+from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
+from ccp_gitops.model.lock import Lock
+from ccp_gitops.model.problems import InputError, Location, Problem
 from ccp_gitops.repo.commit import (
     CommitResult,
     EnvRepo,
     RepoError,
     blob_sha,
     branch_head,
-    commit_files,
     open_repo,
     read_blobs,
     tree_entries,
 )
-from ccp_gitops.compile.fastpath import Outcome, lookup, options, record
-from ccp_gitops.model.problems import InputError, Location, Problem
+from ccp_gitops.repo.land import commit_files
 from ccp_gitops.source.inputs import LOCK_FILE, env_name, read_inputs
 
 if TYPE_CHECKING:  # the pipeline is imported only when something must be compiled
     from ccp_gitops.compile.parallel import Progress
-    from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
+    from ccp_gitops.compile.pipeline import CompiledTree, Session
+    from ccp_gitops.compile.spec import SessionSpec
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _components(files: dict[str, str], root: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def env_change(compiled: Compiled, old_files: dict[str, str]) -> EnvChange:
+def env_change(compiled: CompiledTree, old_files: dict[str, str]) -> EnvChange:
     """Per-component and per-file differences between the env repo (path -> blob id) and a new compile."""
     root = compiled.tree.root
     change = EnvChange(compiled.env.name)
@@ -92,33 +92,31 @@ def env_change(compiled: Compiled, old_files: dict[str, str]) -> EnvChange:
     return change
 
 
-def _lock(raw: bytes | None) -> dict[str, Any]:
-    try:
-        return dict(json.loads(raw)) if raw else {}
-    except ValueError:
-        return {}
-
-
-def _release_warnings(compiled: Compiled, old_lock: dict[str, Any]) -> list[Problem]:
+def _release_warnings(compiled: CompiledTree, old_lock: Lock | None) -> list[Problem]:
     """On an OpenStack release change: options the source sets that the new release deprecates."""
     from ccp_gitops.checks.stage import upgrade_problems
 
-    old_release = str(old_lock.get("openstack_release") or compiled.env.release)
+    old_release = (old_lock.release if old_lock else None) or compiled.env.release
     docs = {name: Location(f"components/{name}/component.yaml", 1, 1) for name in compiled.env.components}
     return upgrade_problems(compiled.env, old_release, docs)
 
 
-def _refuse_release_changes(compiled: list[Compiled], old_locks: dict[str, bytes | None]) -> None:
+def _refuse_release_changes(compiled: list[CompiledTree], old_locks: dict[str, bytes | None]) -> None:
     """A release change, or any compile during an unfinished upgrade, goes through ``ccp-gitops upgrade``."""
     from ccp_gitops.upgrade.guard import compile_problems
     from ccp_gitops.upgrade.state import deployed
 
-    problems = [p for c in compiled for p in compile_problems(c.env, deployed(_lock(old_locks.get(c.tree.root))))]
+    locks = {c.tree.root: Lock.read(old_locks.get(c.tree.root)) for c in compiled}
+    problems = [p for c in compiled for p in compile_problems(c.env, deployed(_raw(locks[c.tree.root])))]
     if problems:
         raise InputError(problems)
 
 
-def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: str | None) -> str:
+def _raw(lock: Lock | None) -> dict[str, Any]:
+    return lock.raw if lock is not None else {}
+
+
+def commit_message(changes: list[EnvChange], compiled: list[CompiledTree], subject: str | None) -> str:
     heads = ", ".join(f"env/{c.env}" for c in changes)
     subject = subject or f"{heads}: " + " / ".join(c.summary() for c in changes)
     body = []
@@ -136,34 +134,95 @@ def commit_message(changes: list[EnvChange], compiled: list[Compiled], subject: 
     return subject + "\n\n" + "\n".join(body) + "\n\n" + "\n".join(trailers) + "\n"
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """Where a compile goes: the env repo, its branch (default: the overlays'), the commit subject, or a dry run."""
+
+    repo: Path
+    branch: str | None = None
+    message: str | None = None
+    dry_run: bool = False
+    retries: int = 0  # land again on top of a branch another writer moved meanwhile (the shards of a fleet)
+
+
+@dataclass(frozen=True)
+class EnvOutcome:
+    """One environment of a compile: unchanged (``change`` is None), or what it changes."""
+
+    env: str
+    objects: int
+    change: EnvChange | None = None
+
+
+@dataclass(frozen=True)
+class CommitPlan:
+    """What a compile commits, worked out against the env repo; nothing is written until ``apply``."""
+
+    repo: EnvRepo | None  # None: a dry run without an env repo
+    branch: str
+    base_branch: str | None  # a new branch starts from this branch's head
+    outcomes: list[EnvOutcome]  # in the order the environments were named
+    files: dict[str, dict[str, bytes]]  # env folder -> its files, for every changed environment
+    message: str
+    warnings: list[str]
+    start_at: str | None = None  # nothing changes on a new --branch: it starts at this commit
+
+
+@dataclass(frozen=True)
+class CompileReport:
+    """The result of ``run_compile``: the plan, and the commit unless it was a dry run or nothing changed."""
+
+    plan: CommitPlan
+    dry_run: bool
+    commit: CommitResult | None = None
+
+
 @dataclass
 class _Compiler:
     """Compiles on demand (the source is loaded only when some environment needs compiling)."""
 
-    source: Path
-    crds: list[Path] | None
-    engines: list[str] | None
-    cache: Cache | None
-    jobs: int
+    spec: SessionSpec
     progress: Progress | None
     session: Session | None = None
 
-    def __call__(self, names: list[str]) -> list[Compiled]:
+    def __call__(self, names: list[str]) -> list[CompiledTree]:
         if not names:
             return []
-        from ccp_gitops.compile.parallel import compile_each
-        from ccp_gitops.compile.pipeline import SessionSpec
+        from ccp_gitops.compile.parallel import compile_each_slim
+        from ccp_gitops.compile.pipeline import open_session
 
-        self.session = self.session or SessionSpec(self.source, self.crds, True, self.engines, self.cache).open()
-        return list(compile_each(self.session, names, self.jobs, self.progress, keep_objects=False))
+        self.session = self.session or open_session(self.spec)
+        return list(compile_each_slim(self.session, names, self.spec.jobs, self.progress))
 
 
-def _known_unchanged(repo: EnvRepo | None, base: str | None, known: dict[str, Outcome]) -> set[str]:
-    """The environments whose recorded outcome is the tree the env repo holds at ``base``."""
-    if repo is None or base is None or not known:
-        return set()
-    locks = read_blobs(repo, [f"{base}:env/{name}/{LOCK_FILE}" for name in known])
-    return {name for name, raw in zip(known, locks) if _lock(raw).get("tree_digest") == known[name].tree_digest}
+@dataclass(frozen=True)
+class _Base:
+    """The env repo and the branch a compile commits to, read once: the commit its changes are measured against."""
+
+    repo: EnvRepo | None
+    branch: str
+    default_branch: str
+    head: str | None  # the branch's head, else (a new branch) the default branch's
+    new_branch: bool = False  # --branch names a branch the env repo does not have yet
+
+    @property
+    def base_branch(self) -> str | None:
+        return self.default_branch if self.branch != self.default_branch else None
+
+
+def _open_base(write: WriteOptions, branches: set[str]) -> _Base:
+    """Pick the branch (one delivery branch, or --branch), open the env repo, finish a killed update, read the head."""
+    if write.branch is None and len(branches) > 1:
+        raise RepoError(f"these environments deliver from different branches ({', '.join(sorted(branches))}): pass --branch")
+    default_branch = branches.pop() if len(branches) == 1 else "main"
+    target = write.branch or default_branch
+    repo = None if write.dry_run and not write.repo.exists() else open_repo(write.repo, create=not write.dry_run)
+    if repo is None:
+        return _Base(None, target, default_branch, None)
+    if not write.dry_run:
+        _ready(repo, target)
+    head = branch_head(repo, target)
+    return _Base(repo, target, default_branch, head if head is not None else branch_head(repo, default_branch), head is None and write.branch is not None)
 
 
 def _ready(repo: EnvRepo, branch: str) -> None:
@@ -175,110 +234,86 @@ def _ready(repo: EnvRepo, branch: str) -> None:
         refuse_dirty(repo)
 
 
-def _start_branch(repo: EnvRepo, branch: str, base: str) -> str:
-    """A new ``--branch`` over an unchanged environment: the branch starts at the commit that holds it."""
-    from ccp_gitops.repo.commit import create_branch
+def _known_unchanged(base: _Base, known: dict[str, Outcome]) -> set[str]:
+    """The environments whose recorded outcome is the tree the env repo holds at the base."""
+    if base.repo is None or base.head is None or not known:
+        return set()
+    locks = read_blobs(base.repo, [f"{base.head}:env/{name}/{LOCK_FILE}" for name in known])
+    return {name for name, lock in zip(known, map(Lock.read, locks)) if lock is not None and lock.tree_digest == known[name].tree_digest}
 
-    create_branch(repo, branch, base)
-    return f"created branch {branch} at {base[:12]} in {repo.working_tree_dir or repo.git_dir}"
 
-
-def run_compile(
-    source: Path,
-    names: list[str],
-    repo_path: Path,
-    branch: str | None,
-    message: str | None,
-    dry_run: bool,
-    crds: list[Path] | None = None,
-    engines: list[str] | None = None,
-    cache: Cache | None = None,
-    jobs: int = 1,
-    progress: Callable[[str], None] | None = None,
-    retries: int = 0,
-) -> tuple[list[str], list[str]]:
-    """Compile ``names`` from ``source`` into the env repo; return (lines to print, warnings).
-
-    With a ``cache``, an environment whose inputs are those of a recorded compile, and whose
-    recorded tree the env repo already holds, is reported unchanged without being compiled
-    (``fastpath``). ``jobs`` compiles environments in that many processes; ``progress`` is
-    called as each environment is done. ``retries``: how often to land again on top of a branch
-    that another writer moved meanwhile (shards of one fleet write disjoint folders).
-    """
-    wanted = list(dict.fromkeys(env_name(n) for n in names))
-    before = read_inputs(source, crds, options(True, engines)) if cache is not None else None
-    known: dict[str, Outcome] = {}
-    if cache is not None and before is not None and repo_path.exists():
-        known = lookup(cache, before, wanted)
-    compile_now = _Compiler(source, crds, engines, cache, jobs, progress)
-    compiled = compile_now([n for n in wanted if n not in known])
-    if cache is not None and before is not None and compiled:
-        record(cache, before, read_inputs(source, crds, options(True, engines)), compiled)
-    branches = {str(c.env.delivery.get("branch", "main")) for c in compiled} | {o.branch for o in known.values()}
-    if branch is None and len(branches) > 1:
-        raise RepoError(f"these environments deliver from different branches ({', '.join(sorted(branches))}): pass --branch")
-    default_branch = branches.pop() if len(branches) == 1 else "main"
-    target = branch or default_branch
-    repo = None if dry_run and not repo_path.exists() else open_repo(repo_path, create=not dry_run)
-    if repo is not None and not dry_run:
-        _ready(repo, target)
-    head = branch_head(repo, target) if repo is not None else None
-    base = head if head is not None else (branch_head(repo, default_branch) if repo is not None else None)
-    unchanged = _known_unchanged(repo, base, known)
-    for name in unchanged:
-        if progress is not None:
-            progress(name)
-    compiled += compile_now([n for n in known if n not in unchanged])
+def plan_commit(wanted: list[str], compiled: list[CompiledTree], unchanged: dict[str, Outcome], base: _Base, message: str | None) -> CommitPlan:
+    """Compare each compiled environment with the env repo at the base: what is unchanged, what changes, the message."""
     by_name = {c.env.name: c for c in compiled}
-    warnings = [w for n in wanted for w in (known[n].warnings if n in unchanged else [str(p) for p in by_name[n].warnings])]
+    warnings = [w for n in wanted for w in (unchanged[n].warnings if n in unchanged else [str(p) for p in by_name[n].warnings])]
     roots = [c.tree.root for c in compiled]
-    old_files = tree_entries(repo, base, roots) if repo is not None and base else {}
-    old_locks = dict(zip(roots, read_blobs(repo, [f"{base}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and base else {}
+    repo, head = base.repo, base.head
+    old_files = tree_entries(repo, head, roots) if repo is not None and head else {}
+    old_locks = dict(zip(roots, read_blobs(repo, [f"{head}:{r}/{LOCK_FILE}" for r in roots]))) if repo is not None and head else {}
     _refuse_release_changes([by_name[n] for n in wanted if n not in unchanged], old_locks)
-    lines: list[str] = []
+    outcomes: list[EnvOutcome] = []
     changes: list[EnvChange] = []
-    to_write: list[Compiled] = []
+    to_write: list[CompiledTree] = []
     for name in wanted:
         if name in unchanged:
-            lines.append(f"env/{name}: unchanged ({known[name].objects} objects)")
+            outcomes.append(EnvOutcome(name, unchanged[name].objects))
             continue
         item = by_name[name]
         root = item.tree.root
         old = {path: sha for path, sha in old_files.items() if path.startswith(root + "/")}
-        old_lock = _lock(old_locks.get(root))
-        if old and old_lock.get("tree_digest") == item.tree.lock["tree_digest"]:
-            lines.append(f"env/{name}: unchanged ({item.object_count} objects)")
+        old_lock = Lock.read(old_locks.get(root))
+        if old and old_lock is not None and old_lock.tree_digest == item.tree.lock["tree_digest"]:
+            outcomes.append(EnvOutcome(name, item.object_count))
             continue
         warnings.extend(str(p) for p in _release_warnings(item, old_lock))
         change = env_change(item, old)
+        outcomes.append(EnvOutcome(name, item.object_count, change))
         changes.append(change)
         to_write.append(item)
-        if dry_run:
-            lines.append(f"env/{name}: would {change.summary()}")
-            for kind, sign in (("added", "+"), ("changed", "~"), ("removed", "-")):
-                lines.extend(f"  {sign} {path}" for path in change.files[kind])
-    if dry_run or repo is None:
-        if dry_run:
-            lines.append("dry run: nothing was written")
-        return lines, warnings
-    if not to_write:
-        if head is None and base is not None and branch is not None:
-            lines.append(_start_branch(repo, target, base))
-        return lines, warnings
-    result: CommitResult = commit_files(
-        repo,
-        target,
-        {c.tree.root: c.tree.files for c in to_write},
-        commit_message(changes, to_write, message),
-        base_branch=default_branch if target != default_branch else None,
-        retries=retries,
-    )
-    where = repo.working_tree_dir or repo.git_dir
-    if result.changed and result.new:
-        for change in changes:
-            lines.append(f"env/{change.env}: {change.summary()}")
-        again = f" (landed on top of {result.retried} other commit{'s' if result.retried > 1 else ''})" if result.retried else ""
-        lines.append(f"committed {result.new[:12]} on {target} in {where}{again}")
-    else:
-        lines.append(f"nothing to commit on {target} in {where}")
-    return lines, warnings
+    text = commit_message(changes, to_write, message) if to_write else ""
+    files = {c.tree.root: c.tree.files for c in to_write}
+    start_at = base.head if base.new_branch and not files else None
+    return CommitPlan(repo, base.branch, base.base_branch, outcomes, files, text, warnings, start_at)
+
+
+def apply(plan: CommitPlan, retries: int = 0) -> CommitResult | None:
+    """Commit a plan's files in one commit and move its branch by compare-and-swap; None when there is nothing to write.
+
+    ``retries``: how often to make the commit again on top of a branch another writer moved meanwhile
+    (each plan replaces whole environment folders, so shards of one fleet all land).
+    """
+    if plan.repo is not None and plan.start_at is not None:
+        from ccp_gitops.repo.commit import create_branch
+
+        create_branch(plan.repo, plan.branch, plan.start_at)
+        return CommitResult(plan.branch, None, plan.start_at)
+    if plan.repo is None or not plan.files:
+        return None
+    # commit_files finishes a half-done work-tree update again, right before it checks the work tree: another
+    # compile may have moved the branch since the plan was made (test_two_compiles_racing_on_one_repo)
+    return commit_files(plan.repo, plan.branch, plan.files, plan.message, base_branch=plan.base_branch, retries=retries)
+
+
+def run_compile(spec: SessionSpec, names: list[str], write: WriteOptions, progress: Progress | None = None) -> CompileReport:
+    """Compile ``names`` as ``spec`` says, plan the commit against the env repo, and apply it unless a dry run.
+
+    With a disk cache, an environment whose inputs are those of a recorded compile, and whose
+    recorded tree the env repo already holds, is reported unchanged without being compiled
+    (``fastpath``). ``progress`` is called as each environment is done.
+    """
+    wanted = list(dict.fromkeys(env_name(n) for n in names))
+    settings = options(spec.check, spec.engines)
+    before = read_inputs(spec.source_dir, spec.crds, settings) if spec.cache is not None else None
+    known = lookup(spec.cache, before, wanted) if spec.cache is not None and before is not None and write.repo.exists() else {}
+    compile_now = _Compiler(spec, progress)
+    compiled = compile_now([n for n in wanted if n not in known])
+    if spec.cache is not None and before is not None and compiled:
+        record(spec.cache, before, read_inputs(spec.source_dir, spec.crds, settings), compiled)
+    base = _open_base(write, {c.delivery.branch for c in compiled} | {o.branch for o in known.values()})
+    unchanged = _known_unchanged(base, known)
+    for name in unchanged:
+        if progress is not None:
+            progress(name)
+    compiled += compile_now([n for n in known if n not in unchanged])
+    plan = plan_commit(wanted, compiled, {n: known[n] for n in unchanged}, base, write.message)
+    return CompileReport(plan, write.dry_run, None if write.dry_run else apply(plan, write.retries))

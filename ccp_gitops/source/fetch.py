@@ -1,6 +1,6 @@
 """Fetch: components from other git repositories, pinned by tag or commit, cached so compiles work offline.
 
-Cache layout, under ``$CCP_CACHE`` (default ``$XDG_CACHE_HOME/ccp-gitops``, else
+Cache layout, under ``$CCP_CACHE`` (default, and with ``CCP_CACHE=off``: ``$XDG_CACHE_HOME/ccp-gitops``, else
 ``~/.cache/ccp-gitops``)::
 
     sources/<sha256 of the URL>/repo.git         bare clone: every branch and tag
@@ -11,7 +11,6 @@ A ref that the bare clone already resolves, and a tree already extracted, need n
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -23,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.model.problems import InputError, Location, Problem
+from ccp_gitops.cache.disk import fetch_root
+from ccp_gitops.model.problems import InputError, Location, Problem, closest
 from ccp_gitops.source.load import Document
 
-CACHE_ENV = "CCP_CACHE"
 GIT_TIMEOUT_SECONDS = 600
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
@@ -68,13 +67,6 @@ class FetchedSource:
 
     def lock_entry(self) -> dict[str, str]:
         return {"git": self.git, "ref": self.ref, "commit": self.commit}
-
-
-def default_cache() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ccp-gitops"
 
 
 def source_specs(site: Document, site_root: Path) -> list[SourceSpec]:
@@ -187,8 +179,8 @@ def fetch_source(spec: SourceSpec, cache: Path) -> FetchedSource:
         commit = _resolve(bare, spec)
     if commit is None:
         tags = _names(bare, "refs/tags/")
-        close = difflib.get_close_matches(spec.ref, tags, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else (f" (tags: {', '.join(tags[-5:])})" if tags else " (it has no tags)")
+        close = closest(spec.ref, tags)
+        hint = f"; did you mean {close!r}?" if close else (f" (tags: {', '.join(tags[-5:])})" if tags else " (it has no tags)")
         raise InputError([Problem(spec.locate("ref"), f"source {spec.name!r}: no tag or commit {spec.ref!r} in {spec.git}{hint}")])
     tree = home / "trees" / commit
     if not tree.is_dir():
@@ -207,7 +199,7 @@ def fetch_all(site: Document, site_root: Path, cache: Path | None = None) -> lis
     problems: list[Problem] = []
     for spec in source_specs(site, site_root):
         try:
-            fetched.append(fetch_source(spec, cache or default_cache()))
+            fetched.append(fetch_source(spec, cache or fetch_root(os.environ)))
         except InputError as exc:
             problems.extend(exc.problems)
         except (OSError, subprocess.SubprocessError, tarfile.TarError) as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ccp_gitops.cache.disk import digest
 from ccp_gitops.cache.fingerprint import compiler_fingerprint, tree_digest
-from ccp_gitops.model.problems import InputError, error
+from ccp_gitops.model.problems import InputError, did_you_mean, error
 from ccp_gitops.source.catalogue import CATALOGUE_ROOT
 
 CRDS_ENV = "CCP_CRDS"
@@ -29,6 +29,19 @@ def env_name(arg: str) -> str:
         if name.startswith(prefix):
             name = name[len(prefix) :]
     return name
+
+
+def unknown_environment(name: str, known: list[str]) -> str:
+    """The message for an environment the source has no overlay for."""
+    return f"unknown environment {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})"
+
+
+def overlay_names(source_dir: Path) -> list[str]:
+    """The environments of a source tree: its overlays/ folders that hold an env.yaml (none without overlays/)."""
+    overlays = source_dir / "overlays"
+    if not overlays.is_dir():
+        return []
+    return sorted(p.name for p in overlays.iterdir() if (p / "env.yaml").is_file())
 
 
 def default_source(cwd: Path) -> Path:

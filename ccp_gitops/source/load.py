@@ -8,12 +8,11 @@ ruamel.yaml's safe loader types them: tests/test_load_yaml12.py holds the two to
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import math
-import re
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # jsonschema is loaded by whoever has an error to describe
+    from jsonschema.exceptions import ValidationError
 
 from ccp_gitops.checks.k8s.catalogue import PATTERN_NAMES
+from ccp_gitops.model.paths import dotted_path
+from ccp_gitops.model.problems import closest
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -26,15 +28,7 @@ _JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
 
 def json_path(parts: Iterable[str | int]) -> str:
     """``spec.template.spec.containers[0].image``; odd keys as ``labels["app.kubernetes.io/name"]``."""
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _IDENTIFIER_RE.match(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part)}]"
-    return text
+    return dotted_path(parts, _IDENTIFIER_RE, json.dumps)
 
 
 def _json_type(value: Any) -> str:
@@ -61,8 +55,8 @@ def describe(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
         for name in instance:
             if name in known or any(p.search(name) for p in patterns):
                 continue
-            hint = difflib.get_close_matches(str(name), known, n=1)
-            suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+            hint = closest(str(name), known)
+            suffix = f" (did you mean {hint!r}?)" if hint else ""
             yield [*path, name], f"unknown field{suffix}"
         return
     if keyword == "type":
@@ -80,18 +74,14 @@ def describe(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
         return
     if keyword == "enum" and isinstance(error.validator_value, list):
         allowed = [v for v in error.validator_value if v not in ("", None)]
-        hint = (
-            difflib.get_close_matches(instance, [str(v) for v in allowed], n=1)
-            if isinstance(instance, str)
-            else []
-        )
+        hint = closest(instance, [str(v) for v in allowed]) if isinstance(instance, str) else None
         if len(allowed) > 8 and hint:
             yield (
                 path,
-                f"{short(instance)} is not one of the {len(allowed)} allowed values (did you mean {hint[0]!r}?)",
+                f"{short(instance)} is not one of the {len(allowed)} allowed values (did you mean {hint!r}?)",
             )
         else:
-            suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+            suffix = f" (did you mean {hint!r}?)" if hint else ""
             yield path, f"{short(instance)} is not one of {short(allowed, 400)}{suffix}"
         return
     if keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:

@@ -13,7 +13,7 @@ from ccp_gitops.model.problems import InputError, Problem, error
 from ccp_gitops.source.fetch import FetchedSource, fetch_all
 from ccp_gitops.source.inputs import PACKAGE_CATALOGUE, SITE_FILE
 from ccp_gitops.source.load import Document, parse_yaml, read_text
-from ccp_gitops.source.validate import input_validator, schema_problems
+from ccp_gitops.source.validate import input_problems
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_TEMPLATE_BYTES = 512 * 1024
@@ -128,7 +128,7 @@ def _load_doc(
     except InputError as exc:
         problems.extend(exc.problems)
         return None
-    found_problems = schema_problems(doc, input_validator(kind))
+    found_problems = input_problems(doc, kind)
     if cache is not None:
         cache.store("doc", key, (doc, found_problems))
     problems.extend(found_problems)

@@ -40,6 +40,25 @@ def input_validator(kind: str, schema_dir: Path = SCHEMA_DIR) -> Draft202012Vali
     return Draft202012Validator(schema, registry=_registry(schema_dir))
 
 
+@lru_cache(maxsize=None)
+def _fast_input_validator(kind: str, schema_dir: Path) -> Any:
+    """jsonschema-rs's validator for one input file kind (None: the Python one alone), over the same schemas."""
+    from ccp_gitops.checks.k8s.fast import rust_validator
+
+    resources = [(SCHEMA_BASE_URL + p.name, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(schema_dir.glob("*.schema.json"))]
+    return rust_validator(json.loads((schema_dir / f"{kind}.schema.json").read_text(encoding="utf-8")), resources)
+
+
+def input_problems(doc: Document, kind: str, schema_dir: Path = SCHEMA_DIR) -> list[Problem]:
+    """``schema_problems`` of an input file of ``kind``: jsonschema-rs decides first, so a valid file (almost
+    every one) needs neither the Python validator nor its import; any other is checked by it, messages as before."""
+    from ccp_gitops.checks.k8s.fast import certainly_valid
+
+    if certainly_valid(_fast_input_validator(kind, schema_dir), doc.data):
+        return []
+    return schema_problems(doc, input_validator(kind, schema_dir))
+
+
 def _leaf_errors(err: ValidationError) -> Iterable[ValidationError]:
     """For oneOf/anyOf, report the most relevant sub-error instead of the whole alternative list."""
     from jsonschema.exceptions import best_match

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ccp_gitops.model.environment import Environment
 from ccp_gitops.model.problems import Location, Problem
-from ccp_gitops.compile.resolve import Environment
 from ccp_gitops.upgrade.phases import LAST
 from ccp_gitops.upgrade.rules import mariadb_problem, path_problem, rabbitmq_problem, steps
 from ccp_gitops.upgrade.state import Deployed, UpgradeState

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ccp_gitops.compile.assemble import Obj, pod_spec
+from ccp_gitops.compile.assemble import pod_spec
+from ccp_gitops.model.objects import Obj
 from ccp_gitops.model.problems import Problem
 from ccp_gitops.model.resid import ResId
 

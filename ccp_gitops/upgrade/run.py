@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, commit_files, open_repo, read_blobs, tree_entries
-from ccp_gitops.repo.worktree import recover_work_tree
-from ccp_gitops.source.inputs import LOCK_FILE, env_name
-from ccp_gitops.compile.pipeline import Compiled, Session, SessionSpec
-from ccp_gitops.model.problems import InputError, error
+from ccp_gitops.compile.pipeline import Compiled, Session, open_session
 from ccp_gitops.compile.resolve import resolve
+from ccp_gitops.compile.spec import SessionSpec
+from ccp_gitops.model.problems import InputError, error
+from ccp_gitops.repo.commit import CommitResult, EnvRepo, branch_head, open_repo, read_blobs, tree_entries
+from ccp_gitops.repo.land import commit_files
+from ccp_gitops.repo.worktree import recover_work_tree
 from ccp_gitops.repo.write import commit_message, env_change
+from ccp_gitops.source.inputs import LOCK_FILE, env_name
 from ccp_gitops.upgrade.compile import compile_phase
 from ccp_gitops.upgrade.guard import start_problems
 from ccp_gitops.upgrade.phases import LAST, phase
@@ -69,7 +71,7 @@ def run_upgrade(spec: SessionSpec, request: UpgradeRequest, repo_path: Path, bra
     """Compile the requested phase and commit it (or show it with ``dry_run``); (lines to print, warnings)."""
     name = env_name(request.env)
     request = UpgradeRequest(name, request.to, request.next, request.dry_run, request.message)
-    session = spec.open()
+    session = open_session(spec)
     problem = session.unknown(name)
     if problem is not None:
         raise InputError([problem])
@@ -114,7 +116,7 @@ def plan_text(spec: SessionSpec, request: UpgradeRequest, repo_path: Path | None
     from ccp_gitops.diff.phases import plan_lines, upgrade_plan
 
     name = env_name(request.env)
-    session = spec.open()
+    session = open_session(spec)
     problem = session.unknown(name)
     if problem is not None:
         raise InputError([problem])

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ccp_gitops.checks.k8s.schema import SchemaChecker
-from ccp_gitops.compile.assemble import Obj
+from ccp_gitops.model.objects import Obj
 
 from .support import compiled, find, kustomize_build
 

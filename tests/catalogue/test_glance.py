@@ -7,7 +7,17 @@ from pathlib import Path
 from ccp_gitops.compile.parallel import compile_all
 
 from .support import (
-    compiled, config_file, containers, dependency_waits, env_of, find, inventory, job_base, objects, parse_ini, smoke_test,
+    compiled,
+    config_file,
+    containers,
+    dependency_waits,
+    env_of,
+    find,
+    inventory,
+    job_base,
+    objects,
+    parse_ini,
+    smoke_test,
 )
 
 COMPONENT = "glance"

@@ -9,8 +9,18 @@ from ccp_gitops.compile.parallel import compile_all
 
 from .support import compiled, config_file, containers, env_of, find, inventory, job_base, objects, parse_ini, smoke_test
 from .workloads import (
-    check_volumes, config_keys, generated_secrets, host_paths, mounted_files, node_label_sets, oslo_files, pod,
-    same_node_pods, secret_refs, waits, workloads,
+    check_volumes,
+    config_keys,
+    generated_secrets,
+    host_paths,
+    mounted_files,
+    node_label_sets,
+    oslo_files,
+    pod,
+    same_node_pods,
+    secret_refs,
+    waits,
+    workloads,
 )
 
 COMPONENT = "nova"

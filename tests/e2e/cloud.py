@@ -7,12 +7,12 @@ registration Jobs give it (auth URL, region, interface): it reaches the APIs exa
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
 import urllib.parse
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from typing import Any
 
 from tests.e2e.network import NodeNetwork
@@ -97,12 +97,12 @@ class Cloud:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise AssertionError(f"{url}: only in-cluster http:// URLs are reachable in the run")
-        conn = http.client.HTTPConnection(self.resolve(parts.hostname), parts.port or 80, timeout=30)
+        conn = HTTPConnection(self.resolve(parts.hostname), parts.port or 80, timeout=30)
         with self.node.inside():
             return self._request(conn, method, parts, body, headers)
 
     @staticmethod
-    def _request(conn: http.client.HTTPConnection, method: str, parts: urllib.parse.SplitResult,
+    def _request(conn: HTTPConnection, method: str, parts: urllib.parse.SplitResult,
                  body: bytes | None, headers: dict[str, str] | None) -> Answer:
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

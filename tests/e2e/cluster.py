@@ -11,9 +11,8 @@ from tests.e2e.kubelet import Pod
 from tests.e2e.network import Addresses, Rule, apply_rules, dns_names, write_in_place
 from tests.e2e.objects import Key, Obj, RunError, key_of, labels_match
 from tests.e2e.probes import port_number
-from tests.e2e.secrets import materialise
 from tests.e2e.scheduling import pod_hostname
-
+from tests.e2e.secrets import materialise
 
 
 class Cluster:

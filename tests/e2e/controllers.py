@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from pathlib import Path
 
 from tests.e2e.cluster import Cluster
 from tests.e2e.kubelet import Container, Pod

@@ -68,7 +68,7 @@ def test_a_wait_that_can_never_be_satisfied_stops_the_run_with_the_chain(broken_
         start_run(broken_repo, "argocd", ONLY, stall=15.0).run()
     chain = str(failed.value)
     assert chain.startswith("no progress for"), chain
-    assert re.search(rf"Job/openstack-dev/keystone-db-init-\w+ running\n +pod keystone-db-init-\w+-\w+ \(Pending", chain)
+    assert re.search(r"Job/openstack-dev/keystone-db-init-\w+ running\n +pod keystone-db-init-\w+-\w+ \(Pending", chain)
     assert f"waits for Job openstack-dev/{sync} (not complete)" in chain
     assert f"Job/openstack-dev/{sync} is not applied yet (its unit waits: e2e-keystone" in chain
 

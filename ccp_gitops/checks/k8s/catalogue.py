@@ -10,9 +10,10 @@ from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ccp_gitops.cache.disk import Cache, digest
+from ccp_gitops.model.errors import CcpError
 
 if TYPE_CHECKING:
     from referencing import Registry
@@ -78,7 +79,7 @@ DATA_KEYWORDS = frozenset({"enum", "const", "required", "type", "default", "patt
 SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
 
 
-class UnsupportedKubernetesVersion(ValueError):
+class UnsupportedKubernetesVersion(CcpError, ValueError):
     """The requested Kubernetes version has no bundled schemas."""
 
 
@@ -133,29 +134,39 @@ def resolve_version(kubernetes_version: str) -> str:
     return f"{major}.{minor}"
 
 
-def simplify(node: Any) -> Any:
-    """Copy a built-in schema without annotations and vendor extensions; formats become bounds."""
+def copy_schema(node: Any, handled: Callable[[str, Any, dict[str, Any]], bool]) -> Any:
+    """Copy a schema node by node; ``handled(key, value, out)`` drops or rewrites a keyword itself (True)
+    or lets the copy take it: property maps and subschemas recursively, data keywords as they are."""
     if isinstance(node, list):
-        return [simplify(item) for item in node]
+        return [copy_schema(item, handled) for item in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ANNOTATION_KEYWORDS or key.startswith("x-"):
-            continue
-        if key == "format":
-            bounds = INT_BOUNDS.get(value)
-            if bounds is not None:
-                out.setdefault("minimum", bounds[0])
-                out.setdefault("maximum", bounds[1])
+        if handled(key, value, out):
             continue
         if key in SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
-            out[key] = {name: simplify(sub) for name, sub in value.items()}
+            out[key] = {name: copy_schema(sub, handled) for name, sub in value.items()}
         elif key in DATA_KEYWORDS:
             out[key] = value
         else:
-            out[key] = simplify(value)
+            out[key] = copy_schema(value, handled)
     return out
+
+
+def _simplify_keyword(key: str, value: Any, out: dict[str, Any]) -> bool:
+    if key == "format":
+        bounds = INT_BOUNDS.get(value)
+        if bounds is not None:
+            out.setdefault("minimum", bounds[0])
+            out.setdefault("maximum", bounds[1])
+        return True
+    return key in ANNOTATION_KEYWORDS or key.startswith("x-")
+
+
+def simplify(node: Any) -> Any:
+    """Copy a built-in schema without annotations and vendor extensions; formats become bounds."""
+    return copy_schema(node, _simplify_keyword)
 
 
 @dataclass(frozen=True)

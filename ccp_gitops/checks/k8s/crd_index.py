@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
 from ccp_gitops.checks.k8s.crds import Crd, CrdFile, crd_files, read_crd_file
 from ccp_gitops.model.problems import Problem, warning
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, DATA_KEYWORDS, INT_BOUNDS, SCHEMA_MAP_KEYWORDS
+from ccp_gitops.checks.k8s.catalogue import ANNOTATION_KEYWORDS, INT_BOUNDS, copy_schema
 from ccp_gitops.model.problems import Location, Problem
 
 # OpenAPI v3 (structural schema) keywords copied unchanged into JSON Schema.
@@ -57,21 +57,7 @@ class CrdFile:
 
 def _strip_annotations(node: Any) -> Any:
     """A CRD schema without descriptions (most of a CRD's bytes); property names are kept."""
-    if isinstance(node, list):
-        return [_strip_annotations(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ANNOTATION_KEYWORDS or key == "x-kubernetes-validations":
-            continue
-        if key in SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
-            out[key] = {name: _strip_annotations(sub) for name, sub in value.items()}
-        elif key in DATA_KEYWORDS:
-            out[key] = value
-        else:
-            out[key] = _strip_annotations(value)
-    return out
+    return copy_schema(node, lambda key, value, out: key in ANNOTATION_KEYWORDS or key == "x-kubernetes-validations")
 
 
 def _yaml_loader() -> type[yaml.SafeLoader]:
@@ -158,12 +144,45 @@ def _openapi_to_jsonschema(
     ``structural`` is False inside allOf/anyOf/oneOf/not, where Kubernetes only allows value
     validations: no unknown-field strictness is added there.
     """
+    int_or_string = node.get("x-kubernetes-int-or-string") is True
+    out, types = _value_keywords(node, int_or_string)
+    embedded = node.get("x-kubernetes-embedded-resource") is True
+    properties = {name: _openapi_to_jsonschema(sub, object_meta, structural=structural) for name, sub in (node.get("properties") or {}).items()}
+    if embedded:
+        properties.setdefault("apiVersion", {"type": "string", "minLength": 1})
+        properties.setdefault("kind", {"type": "string", "minLength": 1})
+        properties["metadata"] = _metadata_schema(node.get("properties", {}).get("metadata"), object_meta)
+    if properties:
+        out["properties"] = properties
+    required = _required(node, embedded)
+    if required:
+        out["required"] = required
+
+    additional = node.get("additionalProperties")
+    if isinstance(additional, dict):
+        out["additionalProperties"] = _openapi_to_jsonschema(additional, object_meta, structural=structural)
+    elif isinstance(additional, bool):
+        out["additionalProperties"] = additional
+    elif structural and node.get("x-kubernetes-preserve-unknown-fields") is not True and (properties or types in (["object"], ["object", "null"])):
+        # Kubernetes prunes unknown fields, and strict field validation rejects them.
+        out["additionalProperties"] = False
+
+    items = node.get("items")
+    if isinstance(items, dict):
+        out["items"] = _openapi_to_jsonschema(items, object_meta, structural=structural)
+    if not int_or_string:  # controller-gen repeats int-or-string as anyOf [integer, string]
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            if keyword in node:
+                out[keyword] = [_openapi_to_jsonschema(sub, object_meta, structural=False) for sub in node[keyword]]
+    if isinstance(node.get("not"), dict):
+        out["not"] = _openapi_to_jsonschema(node["not"], object_meta, structural=False)
+    return out
+
+
+def _value_keywords(node: Mapping[str, Any], int_or_string: bool) -> tuple[dict[str, Any], list[str]]:
+    """The type and value validations of a node (the part that is the same in and out of allOf/anyOf/oneOf)."""
     out: dict[str, Any] = {}
     nullable = node.get("nullable") is True
-    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
-    embedded = node.get("x-kubernetes-embedded-resource") is True
-    int_or_string = node.get("x-kubernetes-int-or-string") is True
-
     types: list[str] = []
     if int_or_string:
         types = ["integer", "string"]
@@ -190,48 +209,16 @@ def _openapi_to_jsonschema(
     if bounds is not None:
         out.setdefault("minimum", bounds[0])
         out.setdefault("maximum", bounds[1])
+    return out, types
 
-    properties: dict[str, Any] = {}
-    for name, sub in (node.get("properties") or {}).items():
-        properties[name] = _openapi_to_jsonschema(sub, object_meta, structural=structural)
-    if embedded:
-        properties.setdefault("apiVersion", {"type": "string", "minLength": 1})
-        properties.setdefault("kind", {"type": "string", "minLength": 1})
-        properties["metadata"] = _metadata_schema(node.get("properties", {}).get("metadata"), object_meta)
-    if properties:
-        out["properties"] = properties
 
+def _required(node: Mapping[str, Any], embedded: bool) -> list[str]:
+    """The required properties, less those with a default (the API server applies defaults before validating)."""
     required = list(node.get("required") or ())
     if embedded:
         required += [key for key in ("apiVersion", "kind") if key not in required]
-    # The API server applies defaults before validating, so a defaulted field may be omitted.
     defaulted = {name for name, sub in (node.get("properties") or {}).items() if "default" in sub}
-    required = [name for name in required if name not in defaulted]
-    if required:
-        out["required"] = required
-
-    additional = node.get("additionalProperties")
-    if isinstance(additional, dict):
-        out["additionalProperties"] = _openapi_to_jsonschema(additional, object_meta, structural=structural)
-    elif isinstance(additional, bool):
-        out["additionalProperties"] = additional
-    elif structural and not preserve and (properties or types == ["object"] or types == ["object", "null"]):
-        # Kubernetes prunes unknown fields, and strict field validation rejects them.
-        out["additionalProperties"] = False
-
-    items = node.get("items")
-    if isinstance(items, dict):
-        out["items"] = _openapi_to_jsonschema(items, object_meta, structural=structural)
-
-    if not int_or_string:  # controller-gen repeats int-or-string as anyOf [integer, string]
-        for keyword in ("allOf", "anyOf", "oneOf"):
-            if keyword in node:
-                out[keyword] = [
-                    _openapi_to_jsonschema(sub, object_meta, structural=False) for sub in node[keyword]
-                ]
-    if isinstance(node.get("not"), dict):
-        out["not"] = _openapi_to_jsonschema(node["not"], object_meta, structural=False)
-    return out
+    return [name for name in required if name not in defaulted]
 
 
 def _metadata_schema(declared: Any, object_meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ engine refuses) is checked by the Python validator alone.
 from __future__ import annotations
 
 import re
-from typing import Any, Hashable, Iterator, Mapping, Protocol
+from typing import Any, Hashable, Iterator, Mapping, Protocol, Sequence
 
 
 class _RustValidator(Protocol):
@@ -52,6 +52,29 @@ class FastValidators:
             return validator.is_valid(instance)
         except Exception:  # noqa: BLE001 - e.g. a value it cannot convert: the Python validator decides
             return False
+
+
+def rust_validator(schema: Mapping[str, Any], resources: Sequence[tuple[str, Any]] = ()) -> _RustValidator | None:
+    """A jsonschema-rs validator of ``schema`` (its ``$ref``s may name ``resources``: (URI, schema) pairs),
+    or None when there is no wheel or it cannot compile the schema (then the Python validator decides)."""
+    try:
+        import jsonschema_rs
+
+        registry = jsonschema_rs.Registry(list(resources)) if resources else None
+        validator: _RustValidator = jsonschema_rs.Draft202012Validator(dict(schema), registry=registry, validate_formats=False)
+        return validator
+    except Exception:  # noqa: BLE001 - no wheel, a pattern its regex engine refuses, anything odd
+        return None
+
+
+def certainly_valid(validator: _RustValidator | None, instance: Any) -> bool:
+    """True when ``validator`` (``rust_validator``) finds ``instance`` valid; False means: ask the Python validator."""
+    if validator is None:
+        return False
+    try:
+        return validator.is_valid(instance)
+    except Exception:  # noqa: BLE001 - e.g. a value it cannot convert
+        return False
 
 
 def valid_schema(schema: Any) -> bool:

@@ -6,16 +6,9 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from jsonschema.protocols import Validator
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ccp_gitops.cache.disk import Cache, digest
-from ccp_gitops.checks.k8s.crd_index import CrdIndex
-from ccp_gitops.checks.k8s.crds import custom_resource_schema
-from ccp_gitops.checks.k8s.fast import FastValidators
 from ccp_gitops.checks.k8s.catalogue import (
     DATA_KEYWORDS,
     DEFS_ID,
@@ -27,10 +20,18 @@ from ccp_gitops.checks.k8s.catalogue import (
     resolve_version,
     supported_versions,
 )
+from ccp_gitops.checks.k8s.crd_index import CrdIndex
+from ccp_gitops.checks.k8s.crds import custom_resource_schema
+from ccp_gitops.checks.k8s.fast import FastValidators
 from ccp_gitops.checks.k8s.object_names import metadata_problems
 from ccp_gitops.model.problems import Location, Problem
 from ccp_gitops.model.resid import ResId, split_api_version
 from ccp_gitops.source.schema_messages import describe, finding_order, json_path
+
+if TYPE_CHECKING:  # the Python validator is built only for an object jsonschema-rs rejects (or asked for)
+    from jsonschema.protocols import Validator
+
+Schema = Mapping[str, Any]
 
 __all__ = [
     "SchemaChecker",
@@ -68,6 +69,7 @@ class SchemaChecker:
             if not directory.is_dir():
                 raise NotADirectoryError(f"CRD directory {directory} does not exist")
         self._cache = cache
+        self._schemas: dict[tuple[str, str, str], Schema] = {}
         self._validators: dict[tuple[str, str, str], Validator] = {}
         self._inlined: dict[str, Any] = {}
         self._builtin_kinds: dict[tuple[str, str], list[str]] = {}
@@ -118,24 +120,30 @@ class SchemaChecker:
                 out[key] = self._inline_node(value, stack)
         return out
 
-    def _build(self, schema: Mapping[str, Any]) -> Validator:
-        self.validators_built += 1
-        return Draft202012Validator(schema, registry=self._catalogue.registry)
+    def _python(self, key: tuple[str, str, str], schema: Schema) -> Validator:
+        """The Python validator of a kind's schema (its errors make the messages), built on first need."""
+        found = self._validators.get(key)
+        if found is None:
+            from jsonschema import Draft202012Validator
+
+            self.validators_built += 1
+            found = self._validators[key] = Draft202012Validator(schema, registry=self._catalogue.registry)
+        return found
 
     # -- lookup -------------------------------------------------------------------------------
 
-    def _lookup(self, group: str, version: str, kind: str) -> Validator | str:
-        """The validator for a kind, or why there is none."""
+    def _lookup(self, group: str, version: str, kind: str) -> Schema | str:
+        """The schema of a kind, or why there is none."""
         key = (group, version, kind)
-        found = self._validators.get(key)
+        found = self._schemas.get(key)
         if found is not None:
             return found
         api_version = f"{group}/{version}" if group else version
         definition = self._catalogue.index.get(key)
         if definition is not None:
-            validator = self._build(self._inline(definition, frozenset()))
-            self._validators[key] = validator
-            return validator
+            schema: Schema = self._inline(definition, frozenset())
+            self._schemas[key] = schema
+            return schema
         builtin_versions = self._builtin_kinds.get((group, kind))
         if builtin_versions:
             listed = ", ".join(f"{group}/{v}" if group else v for v in sorted(builtin_versions))
@@ -146,9 +154,8 @@ class SchemaChecker:
         custom = self._custom_schema(group, version, kind)
         if isinstance(custom, str):
             return custom
-        validator = self._build(custom)
-        self._validators[key] = validator
-        return validator
+        self._schemas[key] = custom
+        return custom
 
     def _custom_schema(self, group: str, version: str, kind: str) -> dict[str, Any] | str:
         """The JSON Schema of a custom resource, or why there is none; cached on disk as JSON.
@@ -205,7 +212,7 @@ class SchemaChecker:
         found = self._lookup(group, version, kind)
         if isinstance(found, str):
             raise LookupError(found)
-        return found
+        return self._python((group, version, kind), found)
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -229,9 +236,12 @@ class SchemaChecker:
         if isinstance(found, str):
             return [Problem(origin, f"{resid}: {found}")]
         findings: list[tuple[list[str | int], str]] = []
-        valid = self._fast.valid((group, version, kind), found.schema, obj)
-        for error in () if valid else found.iter_errors(obj):
+        key = (group, version, kind)
+        valid = self._fast.valid(key, found, obj)
+        for error in () if valid else self._python(key, found).iter_errors(obj):
             if error.context:
+                from jsonschema.exceptions import best_match
+
                 error = best_match([error]) or error
             findings.extend(describe(error))
         findings.extend(metadata_problems(group, kind, self._version, obj.get("metadata")))

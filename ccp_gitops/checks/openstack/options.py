@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping
 
 from ccp_gitops.checks.openstack.catalogue import (
     DEFAULT_SECTION,
@@ -19,7 +18,7 @@ from ccp_gitops.checks.openstack.catalogue import (
     load_catalogue,
 )
 from ccp_gitops.checks.openstack.values import is_template, value_error
-from ccp_gitops.model.problems import Problem, error, warning
+from ccp_gitops.model.problems import Problem, did_you_mean, error, warning
 
 __all__ = ["Catalogue", "OptionSpec", "check_conf", "known_releases", "load_catalogue", "release_changes", "value_error"]
 
@@ -100,12 +99,6 @@ def _is_known_section(catalogue: Catalogue, section: str, backends: dict[str, st
     return any(old_section == _oslo_section(section) for old_section, _ in catalogue.renamed)
 
 
-def _suggest(word: str, candidates: Sequence[str]) -> str:
-    """`` did you mean 'x'?`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 
 def _at(locate: Locate, key: tuple[str, ...], severity_error: bool, message: str) -> Problem:
     location = locate(key)
@@ -147,7 +140,7 @@ def _check_file(
             if section.lower() == "default":
                 hint = "; did you mean 'DEFAULT'? (only the exact name DEFAULT is the default section)"
             else:
-                hint = _suggest(_oslo_section(section), names)
+                hint = did_you_mean(_oslo_section(section), names)
                 if not hint and catalogue.backend_sections is not None:
                     declared = "[{}] {}".format(*catalogue.backend_sections.declared_by)
                     hint = f"; a backend section must be declared in {declared}"
@@ -159,7 +152,7 @@ def _check_file(
             key = (file_name, section, option)
             found = _find(catalogue, section, option, backends)
             if found is None:
-                hint = _suggest(option, list(known))
+                hint = did_you_mean(option, known)
                 if not hint:
                     elsewhere = sorted(s for s, opts in catalogue.sections.items() if option in opts)
                     if elsewhere:

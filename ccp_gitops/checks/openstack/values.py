@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Mapping
+from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from ccp_gitops.checks.openstack.catalogue import FALSE_STRINGS, TRUE_STRINGS, OptionSpec
+
+N = TypeVar("N", int, float)
 
 # oslo.config's types.Hostname / types.HostDomain label rules.
 _HOSTNAME_LABEL = re.compile(r"(?!-)[A-Z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
@@ -45,30 +47,26 @@ def _is_ip(value: str, version: int | None = None) -> bool:
     return version is None or address.version == version
 
 
-def _as_int(value: object) -> int | None:
+def _number(value: object, kinds: tuple[type, ...], parse: Callable[[Any], N]) -> N | None:
+    """``value`` as a number when it is one of ``kinds`` or text ``parse`` reads (never a bool)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
+    if isinstance(value, kinds):
+        return parse(value)
     if isinstance(value, str):
         try:
-            return int(value.strip())
+            return parse(value.strip())
         except ValueError:
             return None
     return None
+
+
+def _as_int(value: object) -> int | None:
+    return _number(value, (int,), int)
 
 
 def _as_float(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
+    return _number(value, (int, float), float)
 
 
 def _scalar_text(value: object) -> str:

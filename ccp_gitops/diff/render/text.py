@@ -151,6 +151,32 @@ def _diff_style(text: str) -> str:
     return "dim" if stripped.startswith("@@") else ""
 
 
+def _upgrade_lines(report: DiffReport, env: str) -> list[Line]:
+    """The release and component upgrades of ``env``, then the phases of a release upgrade."""
+    out: list[Line] = []
+    releases = [r for r in report.releases if r.env == env]
+    upgrades = [u for u in report.upgrades if u.env == env]
+    if releases or upgrades:
+        out.append(Line(""))
+        out.append(Line("Upgrades", "bold"))
+        for rel in releases:
+            out.append(Line(f"  OpenStack release {rel.old} -> {rel.new}", "cyan"))
+        for up in upgrades:
+            version = f" {up.old_version} -> {up.new_version}" if up.old_version != up.new_version else ""
+            out.append(Line(f"  {up.component} ({wave_label(up.wave)}){version}"))
+            for image in up.images:
+                out.append(Line(f"    {image.name}: {image_change_text(image.old, image.new)}", "cyan"))
+    phases = [p for p in report.phases if p.env == env]
+    if phases:
+        out.append(Line(""))
+        out.append(Line(f"Upgrade phases (one commit each: ccp-gitops upgrade env/{env} --to {releases[0].new if releases else '...'}, then --next)", "bold"))
+        for phase in phases:
+            out.append(Line(f"  phase {phase.number} {phase.name}: {phase.summary}", "bold"))
+            out.extend(Line(f"    {step}", "magenta") for step in phase.steps)
+            out.extend(Line(f"    risk {risk}", "yellow") for risk in phase.risks)
+    return out
+
+
 def report_lines(report: DiffReport) -> list[Line]:
     """The whole text report as styled lines."""
     out: list[Line] = []
@@ -164,26 +190,7 @@ def report_lines(report: DiffReport) -> list[Line]:
             out.append(Line("  no changes"))
             continue
         out.append(Line(f"  {env_counts(report, env)}"))
-        releases = [r for r in report.releases if r.env == env]
-        upgrades = [u for u in report.upgrades if u.env == env]
-        if releases or upgrades:
-            out.append(Line(""))
-            out.append(Line("Upgrades", "bold"))
-            for rel in releases:
-                out.append(Line(f"  OpenStack release {rel.old} -> {rel.new}", "cyan"))
-            for up in upgrades:
-                version = f" {up.old_version} -> {up.new_version}" if up.old_version != up.new_version else ""
-                out.append(Line(f"  {up.component} ({wave_label(up.wave)}){version}"))
-                for image in up.images:
-                    out.append(Line(f"    {image.name}: {image_change_text(image.old, image.new)}", "cyan"))
-        phases = [p for p in report.phases if p.env == env]
-        if phases:
-            out.append(Line(""))
-            out.append(Line(f"Upgrade phases (one commit each: ccp-gitops upgrade env/{env} --to {releases[0].new if releases else '...'}, then --next)", "bold"))
-            for phase in phases:
-                out.append(Line(f"  phase {phase.number} {phase.name}: {phase.summary}", "bold"))
-                out.extend(Line(f"    {step}", "magenta") for step in phase.steps)
-                out.extend(Line(f"    risk {risk}", "yellow") for risk in phase.risks)
+        out.extend(_upgrade_lines(report, env))
         steps = rollout(report, env)
         if steps:
             out.append(Line(""))
