@@ -15,8 +15,7 @@ from tests.e2e.network import NODE_IP, Sandbox
 from tests.e2e.objects import Key, Obj, RunError, match_labels
 from tests.e2e.podspec import PodView
 from tests.e2e.profiles import load_profile
-from tests.e2e.rolling import (REVISION_LABEL, Terminating, begin_termination, deployment_budget, finished_terminating,
-                               is_current, old_pods_to_remove, revision, rolls)
+from tests.e2e.rolling import REVISION_LABEL, Terminating, begin_termination, deployment_budget, finished_terminating, is_current, old_pods_to_remove, revision, rolls
 from tests.e2e.scheduling import NODE, NODE_LABELS, fits_node
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
