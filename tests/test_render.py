@@ -88,3 +88,32 @@ def test_sh_filter_quotes_one_shell_word() -> None:
     assert isinstance(shell_quote("plain"), Markup)
     two_lines = shell_quote("a\nb")
     assert not isinstance(two_lines, Markup) and str(yaml_value(two_lines)).startswith('"')
+
+
+def test_a_phase_reuses_only_renders_that_never_read_env_upgrade(catalogue: Path, tmp_path: Path) -> None:
+    """A release upgrade's phase takes a component's plain render when its templates never read
+    ``env.upgrade``; one that reads it (keystone's expand/contract Jobs) is rendered for the phase."""
+    from ccp_gitops.cache.disk import Cache
+    from ccp_gitops.cache.memo import Memo
+    from ccp_gitops.compile.render import Renderer
+    from ccp_gitops.compile.resolve import resolve
+    from ccp_gitops.source.tree import load_source
+    from ccp_gitops.upgrade.phases import upgrade_context
+
+    source = load_source(catalogue)
+    memo = Memo(Cache(tmp_path / "cache"))
+    renderer = Renderer(source, memo.cache)
+    plain = resolve(source, "prod")
+    first = {name: renderer.render_cached(plain, comp, memo) for name, comp in plain.components.items()}
+    assert "upgrade" in first["keystone"].reads["env"]
+    assert "upgrade" not in first["memcached"].reads["env"]
+    phase = resolve(source, "prod")
+    phase.upgrade = upgrade_context(plain.release, plain.release, 2)
+    again = {name: renderer.render_cached(phase, comp, memo) for name, comp in phase.components.items()}
+    assert again["memcached"] == first["memcached"]
+    assert again["keystone"] != first["keystone"]
+    # what the reuse gives is what rendering the phase gives
+    for name, comp in phase.components.items():
+        fresh = renderer.render(phase, comp)
+        assert [m.text for m in fresh.manifests] == [m.text for m in again[name].manifests], name
+        assert fresh.files == again[name].files, name
